@@ -1,0 +1,79 @@
+// Package breachtest holds an in-memory Store for unit tests and the contract suite that every
+// Store, the fake included, must pass.
+package breachtest
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/breach-intake/intake/internal/breach"
+)
+
+// Store is an in-memory breach.Store.
+type Store struct {
+	mu       sync.Mutex
+	orgs     map[breach.OrgID]breach.Organisation
+	versions map[breach.ReportID][]breach.Version
+	idem     map[breach.IdempotencyKey]breach.IdempotencyRecord
+}
+
+// NewStore is an empty store with the given organisations provisioned.
+func NewStore(orgs ...breach.Organisation) *Store {
+	s := &Store{
+		orgs:     map[breach.OrgID]breach.Organisation{},
+		versions: map[breach.ReportID][]breach.Version{},
+		idem:     map[breach.IdempotencyKey]breach.IdempotencyRecord{},
+	}
+	for _, o := range orgs {
+		s.orgs[o.ID] = o
+	}
+	return s
+}
+
+func (s *Store) Organisation(_ context.Context, id breach.OrgID) (breach.Organisation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[id]
+	if !ok {
+		return breach.Organisation{}, breach.Errorf(breach.NotFound, "no organisation %s", id)
+	}
+	return o, nil
+}
+
+func (s *Store) Idempotency(_ context.Context, key breach.IdempotencyKey, now time.Time) (*breach.IdempotencyRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live(key, now), nil
+}
+
+func (s *Store) live(key breach.IdempotencyKey, now time.Time) *breach.IdempotencyRecord {
+	rec, ok := s.idem[key]
+	if !ok || !now.Before(rec.ExpiresAt) {
+		return nil
+	}
+	return &rec
+}
+
+func (s *Store) SaveVersion(_ context.Context, v breach.Version, rec breach.IdempotencyRecord, now time.Time) (*breach.IdempotencyRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prior := s.live(rec.Key, now); prior != nil {
+		return prior, nil
+	}
+	if slices.ContainsFunc(s.versions[v.ReportID], func(x breach.Version) bool { return x.Number == v.Number }) {
+		return nil, breach.Errorf(breach.VersionConflict, "version %d of %s exists", v.Number, v.ReportID)
+	}
+	v.Document = slices.Clone(v.Document)
+	s.versions[v.ReportID] = append(s.versions[v.ReportID], v)
+	s.idem[rec.Key] = rec
+	return nil, nil
+}
+
+// Versions returns the stored versions of a report, for assertions.
+func (s *Store) Versions(id breach.ReportID) []breach.Version {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.versions[id])
+}

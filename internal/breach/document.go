@@ -1,0 +1,86 @@
+package breach
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// SchemaVersion is the version of the stored document's shape.
+const SchemaVersion = 1
+
+// Version is one immutable version of a report as stored: its canonical document and digest.
+type Version struct {
+	OrgID      OrgID
+	ReportID   ReportID
+	Number     int
+	Stage      Stage
+	ReceivedAt time.Time
+	Severity   Severity
+	Late       bool
+	Document   []byte // RFC 8785 canonical JSON: archived byte for byte
+	SHA256     string // hex SHA-256 of Document
+}
+
+// document is the stored document's shape (API.md, Stored document and receipt).
+type document struct {
+	SchemaVersion int        `json:"schema_version"`
+	ID            ReportID   `json:"id"`
+	Version       int        `json:"version"`
+	OrgID         OrgID      `json:"org_id"`
+	ReceivedAt    time.Time  `json:"received_at"`
+	Stage         Stage      `json:"stage"`
+	Severity      Severity   `json:"severity"`
+	Late          bool       `json:"late"`
+	Deadlines     []Deadline `json:"deadlines"`
+	Report        *Report    `json:"report"`
+}
+
+// Receipt is what a client gets for an accepted version (201, or 200 on a replay).
+type Receipt struct {
+	ID         ReportID   `json:"id"`
+	Version    int        `json:"version"`
+	Status     string     `json:"status"`
+	ReceivedAt time.Time  `json:"received_at"`
+	Stage      Stage      `json:"stage"`
+	Severity   Severity   `json:"severity"`
+	Late       bool       `json:"late"`
+	Deadlines  []Deadline `json:"deadlines"`
+	SHA256     string     `json:"sha256"`
+}
+
+// NewVersion assembles a version, its canonical stored document and the receipt for it.
+func NewVersion(org OrgID, id ReportID, n int, stage Stage, received time.Time, sev Severity, late bool,
+	deadlines []Deadline, r *Report) (Version, Receipt, error) {
+	received = received.UTC()
+	doc, err := Canonical(document{
+		SchemaVersion: SchemaVersion, ID: id, Version: n, OrgID: org, ReceivedAt: received,
+		Stage: stage, Severity: sev, Late: late, Deadlines: deadlines, Report: r,
+	})
+	if err != nil {
+		return Version{}, Receipt{}, err
+	}
+	sum := sha256.Sum256(doc)
+	v := Version{OrgID: org, ReportID: id, Number: n, Stage: stage, ReceivedAt: received,
+		Severity: sev, Late: late, Document: doc, SHA256: hex.EncodeToString(sum[:])}
+	rc := Receipt{ID: id, Version: n, Status: "received", ReceivedAt: received, Stage: stage,
+		Severity: sev, Late: late, Deadlines: deadlines, SHA256: v.SHA256}
+	return v, rc, nil
+}
+
+// Canonical is the RFC 8785 canonical JSON of v.
+func Canonical(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal: %w", err)
+	}
+	val := jsontext.Value(b)
+	if err := val.Canonicalize(); err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	return val, nil
+}

@@ -1,0 +1,147 @@
+package breach
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+)
+
+// RouteSubmit is the route a first report arrives on; it scopes idempotency keys.
+const RouteSubmit = "POST /v1/reports"
+
+// Intake accepts reports: validate, compute deadlines and severity, store durably.
+type Intake struct {
+	store  Store
+	parser *Parser
+	now    Clock
+	newID  IDSource
+}
+
+// NewIntake builds an intake over store with an injected clock and id source.
+func NewIntake(store Store, clock Clock, ids IDSource) *Intake {
+	return &Intake{store: store, parser: NewParser(), now: clock, newID: ids}
+}
+
+// Submission is one POST /v1/reports request, as the HTTP layer hands it over.
+type Submission struct {
+	Org            OrgID
+	IdempotencyKey string
+	Body           []byte
+}
+
+// Accepted is the answer to a submission that was stored (or replayed).
+type Accepted struct {
+	Receipt  []byte // JSON body of the answer
+	Replay   bool   // true: an earlier request with the same key and body; answer 200, not 201
+	ID       ReportID
+	Version  int
+	Severity Severity
+	Late     bool
+}
+
+// Submit validates and stores a first report. The order of checks follows API.md: validation
+// (400), idempotent replay (200), then lateness (422).
+func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
+	org, err := in.store.Organisation(ctx, s.Org)
+	if err != nil {
+		// The key resolved to this organisation, so its absence is our fault, never a 404.
+		return Accepted{}, fmt.Errorf("organisation %s of a valid key: %v", s.Org, err)
+	}
+	now := in.now().UTC()
+	headerFields := checkIdempotencyKey(s.IdempotencyKey)
+	r, err := in.parser.Parse(s.Body, org, now)
+	if err != nil {
+		return Accepted{}, withFields(err, headerFields)
+	}
+	if len(headerFields) > 0 {
+		return Accepted{}, invalid(headerFields)
+	}
+
+	sum := sha256.Sum256(s.Body)
+	key := IdempotencyKey{Org: s.Org, Route: RouteSubmit, Key: s.IdempotencyKey}
+	requestSHA := hex.EncodeToString(sum[:])
+
+	aware := r.Incident.AwareAt.T
+	covered := FirstCoverage(r.Regimes, aware, now)
+	firstStages := make([]Stage, 0, len(covered))
+	for stage := range covered {
+		firstStages = append(firstStages, stage)
+	}
+	late := IsLate(r.Regimes, aware, covered, firstStages, now)
+	if late && strings.TrimSpace(r.LateReason) == "" {
+		// A retried request must replay its first answer even once the deadline has passed.
+		prior, err := in.store.Idempotency(ctx, key, now)
+		if err != nil {
+			return Accepted{}, err
+		}
+		if prior != nil {
+			return replay(prior, requestSHA)
+		}
+		return Accepted{}, &Error{Code: LateReasonRequired,
+			Msg:    "the report is late: explain why in late_reason",
+			Fields: []FieldError{{Field: "late_reason", Rule: RuleRequiredIfLate}}}
+	}
+
+	id := in.newID(now)
+	sev := SeverityOf(r, late)
+	v, rc, err := NewVersion(s.Org, id, 1, StageInitial, now, sev, late, Deadlines(r.Regimes, aware, covered, now), r)
+	if err != nil {
+		return Accepted{}, err
+	}
+	receipt, err := json.Marshal(rc)
+	if err != nil {
+		return Accepted{}, fmt.Errorf("marshal receipt: %w", err)
+	}
+	rec := IdempotencyRecord{Key: key, RequestSHA256: requestSHA, Receipt: receipt, ExpiresAt: now.Add(IdempotencyTTL)}
+	prior, err := in.store.SaveVersion(ctx, v, rec, now)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if prior != nil {
+		return replay(prior, requestSHA)
+	}
+	return Accepted{Receipt: receipt, ID: id, Version: 1, Severity: sev, Late: late}, nil
+}
+
+// replay answers a request whose Idempotency-Key was already used: the first receipt for the same
+// body, a 422 for another body.
+func replay(prior *IdempotencyRecord, requestSHA string) (Accepted, error) {
+	if prior.RequestSHA256 != requestSHA {
+		return Accepted{}, Errorf(IdempotencyKeyReused, "this Idempotency-Key was used with another body")
+	}
+	var rc Receipt
+	if err := json.Unmarshal(prior.Receipt, &rc); err != nil {
+		return Accepted{}, fmt.Errorf("stored receipt: %w", err)
+	}
+	return Accepted{Receipt: prior.Receipt, Replay: true, ID: rc.ID, Version: rc.Version, Severity: rc.Severity, Late: rc.Late}, nil
+}
+
+// checkIdempotencyKey applies API.md: 1–128 printable ASCII characters.
+func checkIdempotencyKey(k string) []FieldError {
+	const field = "header.Idempotency-Key"
+	switch {
+	case k == "":
+		return []FieldError{{field, RuleRequired}}
+	case len(k) > 128:
+		return []FieldError{{field, RuleMax}}
+	}
+	for i := range len(k) {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return []FieldError{{field, RuleFormat}}
+		}
+	}
+	return nil
+}
+
+// withFields puts header field errors first in a validation error; other errors pass unchanged.
+func withFields(err error, header []FieldError) error {
+	e, ok := err.(*Error)
+	if !ok || e.Code != Invalid || len(header) == 0 {
+		return err
+	}
+	return invalid(append(header, e.Fields...))
+}

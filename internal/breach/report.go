@@ -1,0 +1,186 @@
+package breach
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"github.com/go-json-experiment/json"
+)
+
+// OrgID identifies a provisioned organisation; it comes from the API key, never from a body.
+type OrgID string
+
+// ReportID is a report's ULID.
+type ReportID string
+
+// Organisation is a provisioned reporting organisation.
+type Organisation struct {
+	ID        OrgID
+	LegalName string
+	SIREN     string // empty when provisioned without one
+	Country   string
+}
+
+// Report is the body of POST /v1/reports. Only ParseReport makes one that is valid; the JSON
+// names are the contract. Leaf types that clients get wrong often (counts, timestamps) decode
+// leniently and are judged by validation, so every such mistake is reported at once.
+type Report struct {
+	Regimes          []Regime          `json:"regimes" validate:"required,unique,dive,regime"`
+	Reporter         Reporter          `json:"reporter"`
+	Organisation     OrganisationBody  `json:"organisation"`
+	Processor        *Processor        `json:"processor,omitzero"`
+	Incident         Incident          `json:"incident"`
+	Data             Data              `json:"data"`
+	Consequences     string            `json:"consequences,omitzero" validate:"max=10000"`
+	Measures         Measures          `json:"measures"`
+	SubjectsInformed *SubjectsInformed `json:"subjects_informed,omitzero"`
+	LateReason       string            `json:"late_reason,omitzero" validate:"max=10000"`
+}
+
+type Reporter struct {
+	Name  string `json:"name" validate:"notblank,max=10000"`
+	Role  string `json:"role,omitzero" validate:"max=10000"`
+	Email string `json:"email" validate:"notblank,max=10000,email"`
+	Phone string `json:"phone,omitzero" validate:"max=10000"`
+}
+
+type OrganisationBody struct {
+	LegalName string `json:"legal_name" validate:"notblank,max=10000"`
+	SIREN     string `json:"siren,omitzero" validate:"omitempty,len=9,numeric,luhn"`
+	Sector    string `json:"sector" validate:"notblank,sector"`
+	Country   string `json:"country" validate:"notblank,iso3166_1_alpha2"`
+	Role      string `json:"role" validate:"notblank,organisation_role"`
+}
+
+type Processor struct {
+	LegalName string `json:"legal_name,omitzero" validate:"max=10000"`
+	SIREN     string `json:"siren,omitzero" validate:"omitempty,len=9,numeric,luhn"`
+}
+
+type Incident struct {
+	Title        string    `json:"title" validate:"notblank,max=10000"`
+	Description  string    `json:"description" validate:"notblank,max=10000"`
+	OccurredAt   Timestamp `json:"occurred_at,omitzero"`
+	DiscoveredAt Timestamp `json:"discovered_at,omitzero"`
+	AwareAt      Timestamp `json:"aware_at"`
+	Ongoing      *bool     `json:"ongoing,omitzero"`
+	BreachTypes  []string  `json:"breach_types" validate:"required,unique,dive,breach_type"`
+	Cause        string    `json:"cause" validate:"notblank,cause"`
+	CrossBorder  *bool     `json:"cross_border,omitzero"`
+	MemberStates []string  `json:"member_states,omitzero" validate:"unique,dive,iso3166_1_alpha2"`
+}
+
+type Data struct {
+	SubjectsAffected  Count    `json:"subjects_affected"`
+	SubjectsEstimate  string   `json:"subjects_estimate" validate:"notblank,subjects_estimate"`
+	RecordsAffected   Count    `json:"records_affected,omitzero"`
+	SubjectCategories []string `json:"subject_categories,omitzero" validate:"unique,dive,subject_category"`
+	DataCategories    []string `json:"data_categories" validate:"required,unique,dive,data_category"`
+}
+
+type Measures struct {
+	Taken   string `json:"taken" validate:"notblank,max=10000"`
+	Planned string `json:"planned,omitzero" validate:"max=10000"`
+}
+
+type SubjectsInformed struct {
+	Status string `json:"status,omitzero" validate:"notblank,informed_status"`
+	Reason string `json:"reason,omitzero" validate:"max=10000"`
+}
+
+// Count is a number of people or records: an integer 0…10^10 written as a JSON number.
+// `"12000"`, `1.5` and `1e3` decode without error and fail validation with rule `type`.
+type Count struct {
+	N     int64
+	state leafState
+}
+
+type leafState uint8
+
+const (
+	absent leafState = iota
+	valid
+	wrongType
+	badFormat
+)
+
+// NewCount is a present count of n.
+func NewCount(n int64) Count { return Count{N: n, state: valid} }
+
+// IsZero reports an absent count, so `omitzero` leaves it out of the stored document.
+func (c Count) IsZero() bool { return c.state == absent }
+
+func (c *Count) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*c = Count{}
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	switch {
+	case err == nil:
+		*c = Count{N: n, state: valid}
+	case isIntegerLiteral(b):
+		// Syntactically an integer but beyond int64: a count that is too large, not a wrong type.
+		*c = Count{N: maxCount + 1, state: valid}
+	default:
+		*c = Count{state: wrongType}
+	}
+	return nil
+}
+
+func (c Count) MarshalJSON() ([]byte, error) { return strconv.AppendInt(nil, c.N, 10), nil }
+
+func isIntegerLiteral(b []byte) bool {
+	b = bytes.TrimPrefix(b, []byte("-"))
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Timestamp is an RFC 3339 time with an offset. Stored documents carry it in UTC with its
+// fraction kept. A non-string or unparseable value fails validation (rules `type`, `format`).
+type Timestamp struct {
+	T     time.Time
+	state leafState
+}
+
+// NewTimestamp is a present timestamp.
+func NewTimestamp(t time.Time) Timestamp { return Timestamp{T: t.UTC(), state: valid} }
+
+// IsZero reports an absent timestamp.
+func (ts Timestamp) IsZero() bool { return ts.state == absent }
+
+func (ts *Timestamp) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*ts = Timestamp{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		*ts = Timestamp{state: wrongType}
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || !hasExplicitOffset(s) {
+		*ts = Timestamp{state: badFormat}
+		return nil
+	}
+	*ts = Timestamp{T: t.UTC(), state: valid}
+	return nil
+}
+
+func (ts Timestamp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(ts.T.UTC().Format(time.RFC3339Nano))
+}
+
+// hasExplicitOffset rejects what time.Parse tolerates beyond RFC 3339: a lowercase `t`/`z`.
+func hasExplicitOffset(s string) bool {
+	return len(s) >= 20 && s[10] == 'T' && (s[len(s)-1] == 'Z' || s[len(s)-6] == '+' || s[len(s)-6] == '-')
+}
