@@ -26,7 +26,7 @@ type Organisation struct {
 // names are the contract. Leaf types that clients get wrong often (counts, timestamps) decode
 // leniently and are judged by validation, so every such mistake is reported at once.
 type Report struct {
-	Regimes          []Regime          `json:"regimes" validate:"required,unique,dive,regime"`
+	Regimes          []Regime          `json:"regimes" validate:"notblank,unique,dive,regime"`
 	Reporter         Reporter          `json:"reporter"`
 	Organisation     OrganisationBody  `json:"organisation"`
 	Processor        *Processor        `json:"processor,omitzero"`
@@ -65,7 +65,7 @@ type Incident struct {
 	DiscoveredAt Timestamp `json:"discovered_at,omitzero"`
 	AwareAt      Timestamp `json:"aware_at"`
 	Ongoing      *bool     `json:"ongoing,omitzero"`
-	BreachTypes  []string  `json:"breach_types" validate:"required,unique,dive,breach_type"`
+	BreachTypes  []string  `json:"breach_types" validate:"notblank,unique,dive,breach_type"`
 	Cause        string    `json:"cause" validate:"notblank,cause"`
 	CrossBorder  *bool     `json:"cross_border,omitzero"`
 	MemberStates []string  `json:"member_states,omitzero" validate:"unique,dive,iso3166_1_alpha2"`
@@ -76,7 +76,7 @@ type Data struct {
 	SubjectsEstimate  string   `json:"subjects_estimate" validate:"notblank,subjects_estimate"`
 	RecordsAffected   Count    `json:"records_affected,omitzero"`
 	SubjectCategories []string `json:"subject_categories,omitzero" validate:"unique,dive,subject_category"`
-	DataCategories    []string `json:"data_categories" validate:"required,unique,dive,data_category"`
+	DataCategories    []string `json:"data_categories" validate:"notblank,unique,dive,data_category"`
 }
 
 type Measures struct {

@@ -22,8 +22,8 @@ type Parser struct {
 
 // ruleOfTag maps each validator tag used in Report's struct tags to the rule clients see.
 var ruleOfTag = map[string]Rule{
-	"required": RuleRequired, "notblank": RuleRequired,
-	"max": RuleMax, "min": RuleMin,
+	"notblank": RuleRequired,
+	"max":      RuleMax, "min": RuleMin,
 	"len": RuleFormat, "numeric": RuleFormat, "email": RuleFormat, "iso3166_1_alpha2": RuleFormat,
 	"luhn": RuleLuhn, "unique": RuleUnique,
 	"regime": RuleEnum, "sector": RuleEnum, "organisation_role": RuleEnum, "breach_type": RuleEnum,
@@ -33,7 +33,7 @@ var ruleOfTag = map[string]Rule{
 
 // NewParser compiles the validation rules.
 func NewParser() *Parser {
-	v := validator.New(validator.WithRequiredStructEnabled())
+	v := validator.New()
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		return name
@@ -43,7 +43,12 @@ func NewParser() *Parser {
 			panic(err) // a typo in a tag name: a programming error caught by every test
 		}
 	}
+	// A required value that is empty or only whitespace is missing (validator's own `required`
+	// accepts an empty list and a blank string).
 	must(v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
+		if f := fl.Field(); f.Kind() != reflect.String {
+			return f.Len() > 0
+		}
 		return strings.TrimSpace(fl.Field().String()) != ""
 	}))
 	must(v.RegisterValidation("luhn", func(fl validator.FieldLevel) bool { return luhn(fl.Field().String()) }))
