@@ -1,0 +1,444 @@
+package local_test
+
+import (
+	"os/exec"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breach-intake/intake/internal/local"
+)
+
+// The real template, relative to this package's directory (where go test runs).
+const templatePath = "../../template.yaml"
+
+func loadReal(t *testing.T) *local.Template {
+	t.Helper()
+	tpl, err := local.LoadTemplate(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func parse(t *testing.T, src string) *local.Template {
+	t.Helper()
+	tpl, err := local.ParseTemplate([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func TestShortFormTagsBecomeLongForm(t *testing.T) {
+	tpl := parse(t, `
+Resources:
+  R:
+    Type: Test::Tags
+    Properties:
+      Ref: !Ref Stage
+      GetAtt: !GetAtt Table.Arn
+      GetAttDotted: !GetAtt Db.Endpoint.Address
+      GetAttList: !GetAtt [Table, StreamArn]
+      Sub: !Sub "${AWS::Region}-x"
+      SubVars: !Sub ["${A}", {A: !Ref Stage}]
+      If: !If [IsProd, 365, 30]
+      Equals: !Equals [!Ref Stage, prod]
+      Join: !Join [",", [a, b]]
+      Select: !Select [0, !GetAZs ""]
+      Split: !Split [",", "a,b"]
+      FindInMap: !FindInMap [M, K, V]
+      ImportValue: !ImportValue other-stack-export
+      Base64: !Base64 text
+      Not: !Not [!Condition IsProd]
+      And: !And [!Condition A, !Condition B]
+      Or: !Or [!Condition A, !Condition B]
+      Number: 10
+      Bool: true
+      Quoted: "10"
+`)
+	got := tpl.Resources["R"].Properties
+	want := map[string]any{
+		"Ref":          map[string]any{"Ref": "Stage"},
+		"GetAtt":       map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}},
+		"GetAttDotted": map[string]any{"Fn::GetAtt": []any{"Db", "Endpoint.Address"}},
+		"GetAttList":   map[string]any{"Fn::GetAtt": []any{"Table", "StreamArn"}},
+		"Sub":          map[string]any{"Fn::Sub": "${AWS::Region}-x"},
+		"SubVars":      map[string]any{"Fn::Sub": []any{"${A}", map[string]any{"A": map[string]any{"Ref": "Stage"}}}},
+		"If":           map[string]any{"Fn::If": []any{"IsProd", 365, 30}},
+		"Equals":       map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Stage"}, "prod"}},
+		"Join":         map[string]any{"Fn::Join": []any{",", []any{"a", "b"}}},
+		"Select":       map[string]any{"Fn::Select": []any{0, map[string]any{"Fn::GetAZs": ""}}},
+		"Split":        map[string]any{"Fn::Split": []any{",", "a,b"}},
+		"FindInMap":    map[string]any{"Fn::FindInMap": []any{"M", "K", "V"}},
+		"ImportValue":  map[string]any{"Fn::ImportValue": "other-stack-export"},
+		"Base64":       map[string]any{"Fn::Base64": "text"},
+		"Not":          map[string]any{"Fn::Not": []any{map[string]any{"Condition": "IsProd"}}},
+		"And":          map[string]any{"Fn::And": []any{map[string]any{"Condition": "A"}, map[string]any{"Condition": "B"}}},
+		"Or":           map[string]any{"Fn::Or": []any{map[string]any{"Condition": "A"}, map[string]any{"Condition": "B"}}},
+		"Number":       10,
+		"Bool":         true,
+		"Quoted":       "10",
+	}
+	for k, w := range want {
+		if !reflect.DeepEqual(got[k], w) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d properties, want %d", len(got), len(want))
+	}
+}
+
+func TestParseTemplateErrors(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"unknown tag", "Resources:\n  R:\n    Type: X\n    Properties: {A: !Cidr [a, 1, 2]}\n"},
+		{"GetAtt without attribute", "Resources:\n  R:\n    Type: X\n    Properties: {A: !GetAtt Table}\n"},
+		{"resource without type", "Resources:\n  R:\n    Properties: {}\n"},
+		{"not a mapping", "- a\n"},
+		{"empty", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := local.ParseTemplate([]byte(tc.src)); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+func TestRoutesOfTheTemplate(t *testing.T) {
+	routes, err := loadReal(t).Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []local.Route{
+		{Method: "GET", Path: "/v1/health", Function: "SubmitReportFunction", Auth: local.AuthNone},
+		{Method: "POST", Path: "/v1/reports", Function: "SubmitReportFunction", Auth: local.AuthDefault},
+	}
+	if !reflect.DeepEqual(routes, want) {
+		t.Errorf("routes = %+v\nwant     %+v", routes, want)
+	}
+}
+
+const apiWithAuth = `
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Keys
+        Authorizers:
+          Keys:
+            FunctionArn: !GetAtt AuthFn.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity: {Headers: [Authorization], ReauthorizeEvery: 0}
+`
+
+func TestRoutesAuth(t *testing.T) {
+	tpl := parse(t, apiWithAuth+`
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        A: {Type: HttpApi, Properties: {Method: get, Path: /b}}
+        B: {Type: HttpApi, Properties: {Method: GET, Path: /a, Auth: {Authorizer: AWS_IAM}}}
+        C: {Type: HttpApi, Properties: {Method: POST, Path: /a, Auth: {Authorizer: Keys}}}
+        D: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}
+`)
+	routes, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []local.Route{
+		{Method: "GET", Path: "/a", Function: "Fn", Auth: local.AuthIAM},
+		{Method: "POST", Path: "/a", Function: "Fn", Auth: local.AuthDefault},
+		{Method: "GET", Path: "/b", Function: "Fn", Auth: local.AuthDefault},
+	}
+	if !reflect.DeepEqual(routes, want) {
+		t.Errorf("routes = %+v\nwant     %+v", routes, want)
+	}
+
+	other := parse(t, apiWithAuth+`
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        A: {Type: HttpApi, Properties: {Method: GET, Path: /a, Auth: {Authorizer: Other}}}
+`)
+	if _, err := other.Routes(); err == nil {
+		t.Error("a route with a non-default authorizer: no error")
+	}
+}
+
+func TestDefaultAuthorizerOfTheTemplate(t *testing.T) {
+	a, err := loadReal(t).DefaultAuthorizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := local.Authorizer{Function: "AuthorizeFunction", IdentityHeader: "Authorization", TTL: 60 * time.Second, SimpleResponses: true}
+	if a != want {
+		t.Errorf("authorizer = %+v, want %+v", a, want)
+	}
+}
+
+func TestDefaultAuthorizerRefusesWhatTheLocalServerCannotReproduce(t *testing.T) {
+	for _, tc := range []struct{ name, from, to string }{
+		{"payload 1.0", `"2.0"`, `"1.0"`},
+		{"two identity headers", `[Authorization]`, `[Authorization, X-Key]`},
+		{"no TTL", `, ReauthorizeEvery: 0`, ``},
+		{"not a function ARN", `!GetAtt AuthFn.Arn`, `arn:aws:lambda:eu-west-3:123456789012:function:x`},
+		{"no default", `DefaultAuthorizer: Keys`, `DefaultAuthorizer: Nope`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(apiWithAuth, tc.from, tc.to, 1)
+			if src == apiWithAuth {
+				t.Fatalf("%q not in the template", tc.from)
+			}
+			if _, err := parse(t, src).DefaultAuthorizer(); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func TestResolveOutputsOfTheTemplate(t *testing.T) {
+	tpl := loadReal(t)
+	names := map[string]string{"IntakeApi": "abc123", "ReportsTable": "breach-intake-local-ReportsTable"}
+	want := map[string]string{
+		"ApiUrl":           "https://abc123.execute-api.eu-west-3.amazonaws.com/",
+		"ReportsTableName": "breach-intake-local-ReportsTable",
+	}
+	for name, o := range tpl.Outputs {
+		got, err := tpl.Resolve(o.Value, names, nil)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if w, ok := want[name]; !ok {
+			t.Errorf("output %s = %q is not checked by this test", name, got)
+		} else if got != w {
+			t.Errorf("%s = %q, want %q", name, got, w)
+		}
+	}
+
+	outputs, err := local.Outputs(tpl, names, "http://127.0.0.1:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["ApiUrl"] = "http://127.0.0.1:3000" // the local API server, not execute-api
+	if !reflect.DeepEqual(outputs, want) {
+		t.Errorf("local outputs = %v, want %v", outputs, want)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	tpl := parse(t, `
+Parameters:
+  Stage: {Type: String, Default: dev}
+  NoDefault: {Type: String}
+Resources:
+  Table: {Type: AWS::DynamoDB::Table}
+  Key: {Type: AWS::KMS::Key}
+  Fn: {Type: AWS::Serverless::Function}
+  Logs: {Type: AWS::Logs::LogGroup}
+  Bucket: {Type: AWS::S3::Bucket}
+  Queue: {Type: AWS::SQS::Queue}
+  Unnamed: {Type: AWS::DynamoDB::Table}
+`)
+	names := map[string]string{
+		"Table": "s-Table", "Key": "1234abcd", "Fn": "s-Fn", "Logs": "s-Logs", "Bucket": "s-bucket",
+		"Queue": "http://127.0.0.1:4566/123456789012/s-Queue",
+	}
+	ref := func(n string) map[string]any { return map[string]any{"Ref": n} }
+	getAtt := func(r, a string) map[string]any { return map[string]any{"Fn::GetAtt": []any{r, a}} }
+	sub := func(v any) map[string]any { return map[string]any{"Fn::Sub": v} }
+	for _, tc := range []struct {
+		name   string
+		v      any
+		params map[string]string
+		want   string // "" means an error is expected
+	}{
+		{"literal", "x", nil, "x"},
+		{"number", 30, nil, "30"},
+		{"parameter default", ref("Stage"), nil, "dev"},
+		{"parameter value", ref("Stage"), map[string]string{"Stage": "prod"}, "prod"},
+		{"parameter without value", ref("NoDefault"), nil, ""},
+		{"region", ref("AWS::Region"), nil, "eu-west-3"},
+		{"account", ref("AWS::AccountId"), nil, "123456789012"},
+		{"url suffix", ref("AWS::URLSuffix"), nil, "amazonaws.com"},
+		{"stack name given", ref("AWS::StackName"), map[string]string{"AWS::StackName": "s"}, "s"},
+		{"stack name not given", ref("AWS::StackName"), nil, ""},
+		{"resource", ref("Table"), nil, "s-Table"},
+		{"resource without local name", ref("Unnamed"), nil, ""},
+		{"unknown name", ref("Nope"), nil, ""},
+		{"table arn", getAtt("Table", "Arn"), nil, "arn:aws:dynamodb:eu-west-3:123456789012:table/s-Table"},
+		{"key arn", getAtt("Key", "Arn"), nil, "arn:aws:kms:eu-west-3:123456789012:key/1234abcd"},
+		{"function arn", getAtt("Fn", "Arn"), nil, "arn:aws:lambda:eu-west-3:123456789012:function:s-Fn"},
+		{"log group arn", getAtt("Logs", "Arn"), nil, "arn:aws:logs:eu-west-3:123456789012:log-group:s-Logs:*"},
+		{"bucket arn", getAtt("Bucket", "Arn"), nil, "arn:aws:s3:::s-bucket"},
+		{"queue arn", getAtt("Queue", "Arn"), nil, "arn:aws:sqs:eu-west-3:123456789012:s-Queue"},
+		{"unknown attribute", getAtt("Table", "StreamArn"), nil, ""},
+		{"unknown resource", getAtt("Nope", "Arn"), nil, ""},
+		{"sub", sub("${Table}@${AWS::Region}/${Table.Arn}"), nil, "s-Table@eu-west-3/arn:aws:dynamodb:eu-west-3:123456789012:table/s-Table"},
+		{"sub literal", sub("${!Literal}-${Stage}"), nil, "${Literal}-dev"},
+		{"sub variables", sub([]any{"${A}-${Stage}", map[string]any{"A": ref("Table")}}), nil, "s-Table-dev"},
+		{"sub unclosed", sub("${Table"), nil, ""},
+		{"sub unknown", sub("${Nope}"), nil, ""},
+		{"join", map[string]any{"Fn::Join": []any{":", []any{"a", ref("Stage")}}}, nil, "a:dev"},
+		{"unsupported function", map[string]any{"Fn::If": []any{"C", "a", "b"}}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tpl.Resolve(tc.v, names, tc.params)
+			switch {
+			case tc.want == "" && err == nil:
+				t.Errorf("= %q, want an error", got)
+			case tc.want != "" && err != nil:
+				t.Errorf("error %v, want %q", err, tc.want)
+			case got != tc.want:
+				t.Errorf("= %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// sam build with BuildMethod makefile runs `make build-<LogicalId>` in CodeUri with ARTIFACTS_DIR
+// set, and the Makefile must be in CodeUri: every such function needs CodeUri "." and a target
+// that writes $(ARTIFACTS_DIR)/bootstrap from its package under ./functions.
+func TestMakefileBuildsEveryFunction(t *testing.T) {
+	tpl := loadReal(t)
+	var checked int
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" || r.Metadata["BuildMethod"] != "makefile" {
+			continue
+		}
+		checked++
+		if r.Properties["CodeUri"] != "." {
+			t.Errorf("%s: CodeUri = %v, want . (the Makefile's directory)", id, r.Properties["CodeUri"])
+		}
+		out, err := exec.Command("make", "-C", "../..", "--dry-run", "--no-print-directory",
+			"build-"+id, "ARTIFACTS_DIR=/artifacts").CombinedOutput()
+		if err != nil {
+			t.Errorf("make build-%s: %v\n%s", id, err, out)
+			continue
+		}
+		for _, want := range []string{"GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc", "-o /artifacts/bootstrap ./functions/"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("make build-%s does not run %q:\n%s", id, want, out)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no function with BuildMethod makefile")
+	}
+}
+
+// Actions that AWS does not authorise per resource, so "*" is their only possible Resource.
+var starOnly = map[string]string{
+	"xray:PutTraceSegments":    "X-Ray has no resource-level permissions",
+	"xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+}
+
+// Every statement of every function's inline policies names a resource of the template, never "*"
+// (except starOnly) and never a wildcard action. SAM policy templates and managed policies are
+// refused: they grant more than one table's worth.
+func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
+	tpl := loadReal(t)
+	granted := map[string][]string{} // function → dynamodb actions, sorted
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		policies, _ := r.Properties["Policies"].([]any)
+		for _, p := range policies {
+			doc, _ := p.(map[string]any)
+			statements, ok := doc["Statement"].([]any)
+			if !ok {
+				t.Errorf("%s: policy %v is not an inline policy document", id, p)
+				continue
+			}
+			for _, s := range statements {
+				s, _ := s.(map[string]any)
+				actions := strs(s["Action"])
+				for _, a := range actions {
+					if strings.Contains(a, "*") {
+						t.Errorf("%s: wildcard action %s", id, a)
+					}
+					if strings.HasPrefix(a, "dynamodb:") {
+						granted[id] = append(granted[id], a)
+					}
+				}
+				resources, ok := s["Resource"].([]any)
+				if !ok {
+					resources = []any{s["Resource"]}
+				}
+				for _, res := range resources {
+					if res == "*" {
+						for _, a := range actions {
+							if _, ok := starOnly[a]; !ok {
+								t.Errorf("%s: %s on \"*\"", id, a)
+							}
+						}
+						continue
+					}
+					if !namesTemplateResource(tpl, res) {
+						t.Errorf("%s: resource %v is not a resource of the template", id, res)
+					}
+				}
+			}
+		}
+	}
+	for _, a := range granted {
+		slices.Sort(a)
+	}
+	want := map[string][]string{
+		"AuthorizeFunction":    {"dynamodb:GetItem"},
+		"SubmitReportFunction": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+	}
+	if !reflect.DeepEqual(granted, want) {
+		t.Errorf("dynamodb actions = %v, want %v", granted, want)
+	}
+}
+
+// namesTemplateResource: !GetAtt X.Arn, !Ref X or a !Sub whose ${X…} are template resources, with
+// no wildcard.
+func namesTemplateResource(tpl *local.Template, v any) bool {
+	m, _ := v.(map[string]any)
+	if args, ok := m["Fn::GetAtt"].([]any); ok && len(args) == 2 {
+		_, ok := tpl.Resources[args[0].(string)]
+		return ok
+	}
+	if ref, ok := m["Ref"].(string); ok {
+		_, ok := tpl.Resources[ref]
+		return ok
+	}
+	if format, ok := m["Fn::Sub"].(string); ok && !strings.Contains(format, "*") {
+		resources := 0
+		for _, p := range strings.Split(format, "${")[1:] {
+			name, _, _ := strings.Cut(p, "}")
+			name, _, _ = strings.Cut(name, ".")
+			if _, ok := tpl.Resources[name]; ok {
+				resources++
+			} else if !strings.HasPrefix(name, "AWS::") {
+				return false
+			}
+		}
+		return resources > 0
+	}
+	return false
+}
+
+func strs(v any) []string {
+	if s, ok := v.(string); ok {
+		return []string{s}
+	}
+	var out []string
+	list, _ := v.([]any)
+	for _, item := range list {
+		s, _ := item.(string)
+		out = append(out, s)
+	}
+	return out
+}
