@@ -1,6 +1,7 @@
 package breach
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,29 +69,28 @@ func checkShape(body []byte) error {
 		array bool
 		items int
 	}
-	var stack [maxDepth + 1]level
+	var stack [maxDepth]level
 	depth := 0
-	inString, escaped := false, false
-	for _, c := range body {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
 		case '"':
-			inString = true
+			// Skip the string's contents at memchr speed: only quotes and backslashes matter.
+			for {
+				j := bytes.IndexAny(body[i+1:], "\"\\")
+				if j < 0 {
+					return nil // unterminated: the decoder reports it
+				}
+				i += 1 + j
+				if body[i] == '"' {
+					break
+				}
+				i++ // the escaped character
+			}
 		case '[', '{':
 			if depth == maxDepth {
 				return Errorf(InvalidJSON, "nesting deeper than %d levels", maxDepth)
 			}
-			stack[depth] = level{array: c == '[', items: 1}
+			stack[depth] = level{array: body[i] == '[', items: 1}
 			depth++
 		case ']', '}':
 			if depth > 0 {

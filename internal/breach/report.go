@@ -32,21 +32,21 @@ type Report struct {
 	Processor        *Processor        `json:"processor,omitzero"`
 	Incident         Incident          `json:"incident"`
 	Data             Data              `json:"data"`
-	Consequences     string            `json:"consequences,omitzero" validate:"max=10000"`
+	Consequences     string            `json:"consequences,omitzero" validate:"maxchars"`
 	Measures         Measures          `json:"measures"`
 	SubjectsInformed *SubjectsInformed `json:"subjects_informed,omitzero"`
-	LateReason       string            `json:"late_reason,omitzero" validate:"max=10000"`
+	LateReason       string            `json:"late_reason,omitzero" validate:"maxchars"`
 }
 
 type Reporter struct {
-	Name  string `json:"name" validate:"notblank,max=10000"`
-	Role  string `json:"role,omitzero" validate:"max=10000"`
-	Email string `json:"email" validate:"notblank,max=10000,email"`
-	Phone string `json:"phone,omitzero" validate:"max=10000"`
+	Name  string `json:"name" validate:"notblank,maxchars"`
+	Role  string `json:"role,omitzero" validate:"maxchars"`
+	Email string `json:"email" validate:"notblank,maxchars,email"`
+	Phone string `json:"phone,omitzero" validate:"maxchars"`
 }
 
 type OrganisationBody struct {
-	LegalName string `json:"legal_name" validate:"notblank,max=10000"`
+	LegalName string `json:"legal_name" validate:"notblank,maxchars"`
 	SIREN     string `json:"siren,omitzero" validate:"omitempty,len=9,numeric,luhn"`
 	Sector    string `json:"sector" validate:"notblank,sector"`
 	Country   string `json:"country" validate:"notblank,iso3166_1_alpha2"`
@@ -54,13 +54,13 @@ type OrganisationBody struct {
 }
 
 type Processor struct {
-	LegalName string `json:"legal_name,omitzero" validate:"max=10000"`
+	LegalName string `json:"legal_name,omitzero" validate:"maxchars"`
 	SIREN     string `json:"siren,omitzero" validate:"omitempty,len=9,numeric,luhn"`
 }
 
 type Incident struct {
-	Title        string    `json:"title" validate:"notblank,max=10000"`
-	Description  string    `json:"description" validate:"notblank,max=10000"`
+	Title        string    `json:"title" validate:"notblank,maxchars"`
+	Description  string    `json:"description" validate:"notblank,maxchars"`
 	OccurredAt   Timestamp `json:"occurred_at,omitzero"`
 	DiscoveredAt Timestamp `json:"discovered_at,omitzero"`
 	AwareAt      Timestamp `json:"aware_at"`
@@ -80,13 +80,13 @@ type Data struct {
 }
 
 type Measures struct {
-	Taken   string `json:"taken" validate:"notblank,max=10000"`
-	Planned string `json:"planned,omitzero" validate:"max=10000"`
+	Taken   string `json:"taken" validate:"notblank,maxchars"`
+	Planned string `json:"planned,omitzero" validate:"maxchars"`
 }
 
 type SubjectsInformed struct {
 	Status string `json:"status,omitzero" validate:"notblank,informed_status"`
-	Reason string `json:"reason,omitzero" validate:"max=10000"`
+	Reason string `json:"reason,omitzero" validate:"maxchars"`
 }
 
 // Count is a number of people or records: an integer 0…10^10 written as a JSON number.

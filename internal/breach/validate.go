@@ -5,11 +5,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 )
 
 const (
+	maxChars  = 10_000
 	maxCount  = 10_000_000_000
 	clockSkew = 5 * time.Minute
 )
@@ -22,8 +24,7 @@ type Parser struct {
 
 // ruleOfTag maps each validator tag used in Report's struct tags to the rule clients see.
 var ruleOfTag = map[string]Rule{
-	"notblank": RuleRequired,
-	"max":      RuleMax, "min": RuleMin,
+	"notblank": RuleRequired, "maxchars": RuleMax,
 	"len": RuleFormat, "numeric": RuleFormat, "email": RuleFormat, "iso3166_1_alpha2": RuleFormat,
 	"luhn": RuleLuhn, "unique": RuleUnique,
 	"regime": RuleEnum, "sector": RuleEnum, "organisation_role": RuleEnum, "breach_type": RuleEnum,
@@ -50,6 +51,11 @@ func NewParser() *Parser {
 			return f.Len() > 0
 		}
 		return strings.TrimSpace(fl.Field().String()) != ""
+	}))
+	// Strings ≤ 10,000 characters; counting runes only when the bytes could exceed it.
+	must(v.RegisterValidation("maxchars", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		return len(s) <= maxChars || utf8.RuneCountInString(s) <= maxChars
 	}))
 	must(v.RegisterValidation("luhn", func(fl validator.FieldLevel) bool { return luhn(fl.Field().String()) }))
 	for tag, words := range map[string][]string{

@@ -1,0 +1,62 @@
+package apigw_test
+
+import (
+	"context"
+	stdjson "encoding/json"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/rs/zerolog"
+
+	"github.com/breach-intake/intake/internal/apigw"
+	"github.com/breach-intake/intake/internal/breach"
+)
+
+// discardStore accepts every write, so the benchmark measures the handler, not a map.
+type discardStore struct{}
+
+func (discardStore) Organisation(context.Context, breach.OrgID) (breach.Organisation, error) {
+	return testOrg, nil
+}
+
+func (discardStore) Idempotency(context.Context, breach.IdempotencyKey, time.Time) (*breach.IdempotencyRecord, error) {
+	return nil, nil
+}
+
+func (discardStore) SaveVersion(context.Context, breach.Version, breach.IdempotencyRecord, time.Time) (*breach.IdempotencyRecord, error) {
+	return nil, nil
+}
+
+// BenchmarkSubmitInvocation is one whole invocation as Lambda runs it: the raw API Gateway event
+// bytes of a 6.7 KB report through lambda.NewHandler(...).Invoke to the response bytes.
+func BenchmarkSubmitInvocation(b *testing.B) {
+	req := sampleEvent(b)
+	req.Body = string(readFile(b, "../breach/testdata/report-6k7.json"))
+	raw, err := stdjson.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := breach.NewIntake(discardStore{}, func() time.Time { return now }, breach.ULIDs())
+	h := lambda.NewHandler(apigw.SubmitReport(in, zerolog.New(io.Discard)))
+	ctx := context.Background()
+	out, err := h.Invoke(ctx, raw)
+	if err != nil || !stdjson.Valid(out) || !containsStatus(out, 201) {
+		b.Fatalf("warm-up invocation: %s, %v", out, err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func containsStatus(out []byte, code int) bool {
+	var resp struct {
+		StatusCode int `json:"statusCode"`
+	}
+	return stdjson.Unmarshal(out, &resp) == nil && resp.StatusCode == code
+}
