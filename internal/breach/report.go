@@ -26,67 +26,67 @@ type Organisation struct {
 // names are the contract. Leaf types that clients get wrong often (counts, timestamps) decode
 // leniently and are judged by validation, so every such mistake is reported at once.
 type Report struct {
-	Regimes          []Regime          `json:"regimes" validate:"notblank,unique,dive,regime"`
+	Regimes          []Regime          `json:"regimes"`
 	Reporter         Reporter          `json:"reporter"`
 	Organisation     OrganisationBody  `json:"organisation"`
 	Processor        *Processor        `json:"processor,omitzero"`
 	Incident         Incident          `json:"incident"`
 	Data             Data              `json:"data"`
-	Consequences     string            `json:"consequences,omitzero" validate:"maxchars"`
+	Consequences     string            `json:"consequences,omitzero"`
 	Measures         Measures          `json:"measures"`
 	SubjectsInformed *SubjectsInformed `json:"subjects_informed,omitzero"`
-	LateReason       string            `json:"late_reason,omitzero" validate:"maxchars"`
+	LateReason       string            `json:"late_reason,omitzero"`
 }
 
 type Reporter struct {
-	Name  string `json:"name" validate:"notblank,maxchars"`
-	Role  string `json:"role,omitzero" validate:"maxchars"`
-	Email string `json:"email" validate:"notblank,maxchars,email"`
-	Phone string `json:"phone,omitzero" validate:"maxchars"`
+	Name  string `json:"name"`
+	Role  string `json:"role,omitzero"`
+	Email string `json:"email"`
+	Phone string `json:"phone,omitzero"`
 }
 
 type OrganisationBody struct {
-	LegalName string `json:"legal_name" validate:"notblank,maxchars"`
-	SIREN     string `json:"siren,omitzero" validate:"omitempty,len=9,numeric,luhn"`
-	Sector    string `json:"sector" validate:"notblank,sector"`
-	Country   string `json:"country" validate:"notblank,iso3166_1_alpha2"`
-	Role      string `json:"role" validate:"notblank,organisation_role"`
+	LegalName string `json:"legal_name"`
+	SIREN     string `json:"siren,omitzero"`
+	Sector    string `json:"sector"`
+	Country   string `json:"country"`
+	Role      string `json:"role"`
 }
 
 type Processor struct {
-	LegalName string `json:"legal_name,omitzero" validate:"maxchars"`
-	SIREN     string `json:"siren,omitzero" validate:"omitempty,len=9,numeric,luhn"`
+	LegalName string `json:"legal_name,omitzero"`
+	SIREN     string `json:"siren,omitzero"`
 }
 
 type Incident struct {
-	Title        string    `json:"title" validate:"notblank,maxchars"`
-	Description  string    `json:"description" validate:"notblank,maxchars"`
+	Title        string    `json:"title"`
+	Description  string    `json:"description"`
 	OccurredAt   Timestamp `json:"occurred_at,omitzero"`
 	DiscoveredAt Timestamp `json:"discovered_at,omitzero"`
 	AwareAt      Timestamp `json:"aware_at"`
 	Ongoing      *bool     `json:"ongoing,omitzero"`
-	BreachTypes  []string  `json:"breach_types" validate:"notblank,unique,dive,breach_type"`
-	Cause        string    `json:"cause" validate:"notblank,cause"`
+	BreachTypes  []string  `json:"breach_types"`
+	Cause        string    `json:"cause"`
 	CrossBorder  *bool     `json:"cross_border,omitzero"`
-	MemberStates []string  `json:"member_states,omitzero" validate:"unique,dive,iso3166_1_alpha2"`
+	MemberStates []string  `json:"member_states,omitzero"`
 }
 
 type Data struct {
 	SubjectsAffected  Count    `json:"subjects_affected"`
-	SubjectsEstimate  string   `json:"subjects_estimate" validate:"notblank,subjects_estimate"`
+	SubjectsEstimate  string   `json:"subjects_estimate"`
 	RecordsAffected   Count    `json:"records_affected,omitzero"`
-	SubjectCategories []string `json:"subject_categories,omitzero" validate:"unique,dive,subject_category"`
-	DataCategories    []string `json:"data_categories" validate:"notblank,unique,dive,data_category"`
+	SubjectCategories []string `json:"subject_categories,omitzero"`
+	DataCategories    []string `json:"data_categories"`
 }
 
 type Measures struct {
-	Taken   string `json:"taken" validate:"notblank,maxchars"`
-	Planned string `json:"planned,omitzero" validate:"maxchars"`
+	Taken   string `json:"taken"`
+	Planned string `json:"planned,omitzero"`
 }
 
 type SubjectsInformed struct {
-	Status string `json:"status,omitzero" validate:"notblank,informed_status"`
-	Reason string `json:"reason,omitzero" validate:"maxchars"`
+	Status string `json:"status,omitzero"`
+	Reason string `json:"reason,omitzero"`
 }
 
 // Count is a number of people or records: an integer 0…10^10 written as a JSON number.

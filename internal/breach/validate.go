@@ -1,13 +1,12 @@
 package breach
 
 import (
-	"reflect"
+	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/go-playground/validator/v10"
 )
 
 const (
@@ -16,73 +15,15 @@ const (
 	clockSkew = 5 * time.Minute
 )
 
-// Parser decodes and validates report bodies. It holds the compiled validation rules: build one
-// with NewParser at start-up and share it (it is safe for concurrent use).
-type Parser struct {
-	v *validator.Validate
-}
+// Parser decodes and validates report bodies. It is stateless and safe for concurrent use.
+//
+// The rules are plain code rather than go-playground/validator struct tags: validator links
+// html/template, whose reflective method lookups stop the linker from dropping unused methods,
+// which alone put the submit-report bootstrap over its 3.5 MiB budget.
+type Parser struct{}
 
-// ruleOfTag maps each validator tag used in Report's struct tags to the rule clients see.
-var ruleOfTag = map[string]Rule{
-	"notblank": RuleRequired, "maxchars": RuleMax,
-	"len": RuleFormat, "numeric": RuleFormat, "email": RuleFormat, "iso3166_1_alpha2": RuleFormat,
-	"luhn": RuleLuhn, "unique": RuleUnique,
-	"regime": RuleEnum, "sector": RuleEnum, "organisation_role": RuleEnum, "breach_type": RuleEnum,
-	"cause": RuleEnum, "subjects_estimate": RuleEnum, "subject_category": RuleEnum,
-	"data_category": RuleEnum, "informed_status": RuleEnum,
-}
-
-// NewParser compiles the validation rules.
-func NewParser() *Parser {
-	v := validator.New()
-	v.RegisterTagNameFunc(func(f reflect.StructField) string {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		return name
-	})
-	must := func(err error) {
-		if err != nil {
-			panic(err) // a typo in a tag name: a programming error caught by every test
-		}
-	}
-	// A required value that is empty or only whitespace is missing (validator's own `required`
-	// accepts an empty list and a blank string).
-	must(v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
-		if f := fl.Field(); f.Kind() != reflect.String {
-			return f.Len() > 0
-		}
-		return strings.TrimSpace(fl.Field().String()) != ""
-	}))
-	// Strings ≤ 10,000 characters; counting runes only when the bytes could exceed it.
-	must(v.RegisterValidation("maxchars", func(fl validator.FieldLevel) bool {
-		s := fl.Field().String()
-		return len(s) <= maxChars || utf8.RuneCountInString(s) <= maxChars
-	}))
-	must(v.RegisterValidation("luhn", func(fl validator.FieldLevel) bool { return luhn(fl.Field().String()) }))
-	for tag, words := range map[string][]string{
-		"regime":            regimeWords(),
-		"sector":            sectors,
-		"organisation_role": organisationRoles,
-		"breach_type":       breachTypes,
-		"cause":             causes,
-		"subjects_estimate": subjectEstimates,
-		"subject_category":  subjectCategories,
-		"data_category":     dataCategories,
-		"informed_status":   informedStatuses,
-	} {
-		must(v.RegisterValidation(tag, func(fl validator.FieldLevel) bool {
-			return slices.Contains(words, fl.Field().String())
-		}))
-	}
-	return &Parser{v: v}
-}
-
-func regimeWords() []string {
-	out := make([]string, len(regimes))
-	for i, r := range regimes {
-		out[i] = string(r)
-	}
-	return out
-}
+// NewParser returns a Parser.
+func NewParser() *Parser { return &Parser{} }
 
 // Parse decodes a report body strictly and validates it for org at now. It returns the report
 // or an *Error listing every failing field (code invalid_json or validation_failed).
@@ -91,35 +32,144 @@ func (p *Parser) Parse(body []byte, org Organisation, now time.Time) (*Report, e
 	if err := decodeStrict(body, &r); err != nil {
 		return nil, err
 	}
-	if fields := p.check(&r, org, now); len(fields) > 0 {
+	if fields := check(&r, org, now); len(fields) > 0 {
 		return nil, invalid(fields)
 	}
 	return &r, nil
 }
 
-// check returns every failing field of r: the struct-tag rules, then the rules across fields.
-func (p *Parser) check(r *Report, org Organisation, now time.Time) []FieldError {
-	var fields []FieldError
-	if err := p.v.Struct(r); err != nil {
-		verrs, ok := err.(validator.ValidationErrors)
-		if !ok {
-			panic(err) // only an invalid argument type gets here: a programming error
+// fieldChecks collects failing fields in document order.
+type fieldChecks []FieldError
+
+func (c *fieldChecks) fail(path string, rule Rule) { *c = append(*c, FieldError{path, rule}) }
+
+// text checks an optional string's length.
+func (c *fieldChecks) text(path, s string) {
+	if len(s) > maxChars && utf8.RuneCountInString(s) > maxChars {
+		c.fail(path, RuleMax)
+	}
+}
+
+// required checks a required string: empty or only whitespace is missing.
+func (c *fieldChecks) required(path, s string) bool {
+	if strings.TrimSpace(s) == "" {
+		c.fail(path, RuleRequired)
+		return false
+	}
+	c.text(path, s)
+	return true
+}
+
+// oneOf checks a required word of a vocabulary.
+func (c *fieldChecks) oneOf(path, s string, words []string) {
+	if c.required(path, s) && !slices.Contains(words, s) {
+		c.fail(path, RuleEnum)
+	}
+}
+
+// list checks a list of unique items, each accepted by ok (or failing with rule), and non-empty
+// when required.
+func (c *fieldChecks) list(path string, items []string, required bool, ok func(string) bool, rule Rule) {
+	if len(items) == 0 {
+		if required {
+			c.fail(path, RuleRequired)
 		}
-		for _, fe := range verrs {
-			_, path, _ := strings.Cut(fe.Namespace(), ".") // drop the root struct's name
-			fields = append(fields, FieldError{Field: path, Rule: ruleOfTag[fe.Tag()]})
+		return
+	}
+	for i, it := range items {
+		if !ok(it) {
+			c.fail(fmt.Sprintf("%s[%d]", path, i), rule)
 		}
 	}
-	fields = append(fields, checkCount("data.subjects_affected", r.Data.SubjectsAffected, true)...)
-	fields = append(fields, checkCount("data.records_affected", r.Data.RecordsAffected, false)...)
-	fields = append(fields, checkTimes(&r.Incident, now)...)
-	if r.Incident.CrossBorder != nil && *r.Incident.CrossBorder && len(r.Incident.MemberStates) == 0 {
-		fields = append(fields, FieldError{Field: "incident.member_states", Rule: RuleRequiredIf})
+	for i := range items {
+		if slices.Contains(items[:i], items[i]) {
+			c.fail(path, RuleUnique)
+			return
+		}
 	}
-	if org.SIREN != "" && r.Organisation.SIREN != "" && r.Organisation.SIREN != org.SIREN {
-		fields = append(fields, FieldError{Field: "organisation.siren", Rule: RuleMismatch})
+}
+
+func (c *fieldChecks) siren(path, s string) {
+	switch {
+	case s == "":
+	case len(s) != 9 || strings.Trim(s, "0123456789") != "":
+		c.fail(path, RuleFormat)
+	case !luhn(s):
+		c.fail(path, RuleLuhn)
 	}
-	return fields
+}
+
+func oneOf(words []string) func(string) bool {
+	return func(s string) bool { return slices.Contains(words, s) }
+}
+
+func isCountry(s string) bool { return slices.Contains(countryCodes, s) }
+
+// isEmail accepts a bare addr-spec (RFC 5322), not a display name with an address.
+func isEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
+// check returns every failing field of r, in document order.
+func check(r *Report, org Organisation, now time.Time) []FieldError {
+	var c fieldChecks
+	names := make([]string, len(r.Regimes))
+	for i, g := range r.Regimes {
+		names[i] = string(g)
+	}
+	c.list("regimes", names, true, func(s string) bool { return slices.Contains(regimes, Regime(s)) }, RuleEnum)
+
+	c.required("reporter.name", r.Reporter.Name)
+	c.text("reporter.role", r.Reporter.Role)
+	if c.required("reporter.email", r.Reporter.Email) && !isEmail(r.Reporter.Email) {
+		c.fail("reporter.email", RuleFormat)
+	}
+	c.text("reporter.phone", r.Reporter.Phone)
+
+	o := &r.Organisation
+	c.required("organisation.legal_name", o.LegalName)
+	c.siren("organisation.siren", o.SIREN)
+	if org.SIREN != "" && o.SIREN != "" && o.SIREN != org.SIREN {
+		c.fail("organisation.siren", RuleMismatch)
+	}
+	c.oneOf("organisation.sector", o.Sector, sectors)
+	if c.required("organisation.country", o.Country) && !isCountry(o.Country) {
+		c.fail("organisation.country", RuleFormat)
+	}
+	c.oneOf("organisation.role", o.Role, organisationRoles)
+	if p := r.Processor; p != nil {
+		c.text("processor.legal_name", p.LegalName)
+		c.siren("processor.siren", p.SIREN)
+	}
+
+	inc := &r.Incident
+	c.required("incident.title", inc.Title)
+	c.required("incident.description", inc.Description)
+	c = append(c, checkTimes(inc, now)...)
+	c.list("incident.breach_types", inc.BreachTypes, true, oneOf(breachTypes), RuleEnum)
+	c.oneOf("incident.cause", inc.Cause, causes)
+	if inc.CrossBorder != nil && *inc.CrossBorder && len(inc.MemberStates) == 0 {
+		c.fail("incident.member_states", RuleRequiredIf)
+	}
+	c.list("incident.member_states", inc.MemberStates, false, isCountry, RuleFormat)
+
+	d := &r.Data
+	c = append(c, checkCount("data.subjects_affected", d.SubjectsAffected, true)...)
+	c.oneOf("data.subjects_estimate", d.SubjectsEstimate, subjectEstimates)
+	c = append(c, checkCount("data.records_affected", d.RecordsAffected, false)...)
+	c.list("data.subject_categories", d.SubjectCategories, false, oneOf(subjectCategories), RuleEnum)
+	c.list("data.data_categories", d.DataCategories, true, oneOf(dataCategories), RuleEnum)
+
+	c.text("consequences", r.Consequences)
+	c.required("measures.taken", r.Measures.Taken)
+	c.text("measures.planned", r.Measures.Planned)
+	if si := r.SubjectsInformed; si != nil {
+		c.oneOf("subjects_informed.status", si.Status, informedStatuses)
+		c.text("subjects_informed.reason", si.Reason)
+	}
+	c.text("late_reason", r.LateReason)
+	return c
 }
 
 func checkCount(path string, c Count, required bool) []FieldError {
