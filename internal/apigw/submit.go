@@ -42,8 +42,13 @@ func SubmitReport(in *breach.Intake, log zerolog.Logger) Handler {
 
 func submit(ctx context.Context, in *breach.Intake, req events.APIGatewayV2HTTPRequest, org breach.OrgID, log zerolog.Logger) events.APIGatewayV2HTTPResponse {
 	requestID := req.RequestContext.RequestID
-	if org == "" {
-		// The authorizer always sets org_id for organisation keys: its absence is a deployment fault.
+	// The gateway caches the authorizer's answer per key, not per route, so which routes a
+	// principal may use is decided here, not in the authorizer.
+	switch principal := authorizerContext(req, "principal"); {
+	case principal == "regulator":
+		return errorResponse(breach.Errorf(breach.Forbidden, "regulators read reports; they do not submit them"), requestID, log)
+	case principal != "organisation" || org == "":
+		// The authorizer always sets both for organisation keys: their absence is a deployment fault.
 		return errorResponse(errNoOrganisation, requestID, log)
 	}
 	body, err := requestBody(req)

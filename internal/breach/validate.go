@@ -244,3 +244,10 @@ func luhn(s string) bool {
 	}
 	return sum%10 == 0
 }
+
+// ValidSIREN reports whether s is a SIREN: 9 digits with a valid Luhn check digit.
+func ValidSIREN(s string) bool {
+	var c fieldChecks
+	c.siren("siren", s)
+	return s != "" && len(c) == 0
+}

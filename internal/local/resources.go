@@ -51,7 +51,7 @@ func CreateResources(ctx context.Context, cfg aws.Config, t *Template, stack str
 		r := t.Resources[id]
 		switch {
 		case r.Type == "AWS::DynamoDB::Table":
-			name := stack + "-" + id
+			name := physicalName(stack, id)
 			if err := createTable(ctx, db, t, name, r.Properties, names); err != nil {
 				return nil, fmt.Errorf("%s: %w", id, err)
 			}

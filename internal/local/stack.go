@@ -1,0 +1,37 @@
+package local
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// The local stack's fixed coordinates: what `make dev` runs and every breachctl command talks to
+// by default.
+const (
+	StackName       = "breach-intake-local"
+	DefaultEndpoint = "http://127.0.0.1:4566"
+	DefaultAPIAddr  = "127.0.0.1:3000"
+)
+
+// Config is the AWS config for a local endpoint: region eu-west-3, credentials test/test.
+func Config(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+// PhysicalNames are the names CreateResources gives the template's resources (what their Ref
+// returns), without creating anything.
+func PhysicalNames(t *Template, stack string) map[string]string {
+	names := map[string]string{}
+	for id, r := range t.Resources {
+		if !skipped(r.Type) {
+			names[id] = physicalName(stack, id)
+		}
+	}
+	return names
+}
+
+func physicalName(stack, logicalID string) string { return stack + "-" + logicalID }
