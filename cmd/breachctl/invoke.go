@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/breach-intake/intake/internal/app"
+	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/local"
 )
 
@@ -59,5 +60,5 @@ func (t *target) function(logicalID string, logs io.Writer) (lambda.Handler, err
 	if err != nil {
 		return nil, err
 	}
-	return app.Handler(logicalID, t.cfg, env, log)
+	return app.Handler(logicalID, app.Runtime{AWS: t.cfg, Env: env, Log: log, Clock: breach.SystemClock()})
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/breach-intake/intake/internal/app"
+	"github.com/breach-intake/intake/internal/breach"
 )
 
 func main() {
@@ -18,7 +19,7 @@ func main() {
 	if err != nil {
 		log.Fatal().Err(err).Msg("load AWS config")
 	}
-	h, err := app.SubmitReport(cfg, os.Getenv, log)
+	h, err := app.SubmitReport(app.Runtime{AWS: cfg, Env: os.Getenv, Log: log, Clock: breach.SystemClock()})
 	if err != nil {
 		log.Fatal().Err(err).Msg("start")
 	}

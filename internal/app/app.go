@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -46,34 +45,46 @@ func required(env Env, name string) (string, error) {
 	return v, nil
 }
 
-// SubmitReport is the submit-report function.
-func SubmitReport(cfg aws.Config, env Env, log zerolog.Logger) (apigw.Handler, error) {
-	table, err := required(env, "TABLE_NAME")
-	if err != nil {
-		return nil, err
-	}
-	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
-	return apigw.SubmitReport(breach.NewIntake(store, breach.SystemClock(), breach.ULIDs()), log), nil
+// Runtime is what a function is built from: the AWS config, its environment, its logger and
+// the clock (breach.SystemClock() but in tests).
+type Runtime struct {
+	AWS   aws.Config
+	Env   Env
+	Log   zerolog.Logger
+	Clock breach.Clock
 }
 
-// Authorize is the authorize function, the HTTP API's Lambda authorizer.
-func Authorize(cfg aws.Config, env Env, log zerolog.Logger) (func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error), error) {
-	table, err := required(env, "TABLE_NAME")
+// SubmitReport is the submit-report function.
+func SubmitReport(rt Runtime) (apigw.Handler, error) {
+	table, err := required(rt.Env, "TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
-	return auth.NewAuthorizer(store, time.Now, log).Handle, nil
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), table)
+	return apigw.SubmitReport(breach.NewIntake(store, rt.Clock, breach.ULIDs()), rt.Log), nil
+}
+
+// AuthorizerHandler is the signature of the HTTP API Lambda authorizer.
+type AuthorizerHandler func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error)
+
+// Authorize is the authorize function, the HTTP API's Lambda authorizer.
+func Authorize(rt Runtime) (AuthorizerHandler, error) {
+	table, err := required(rt.Env, "TABLE_NAME")
+	if err != nil {
+		return nil, err
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), table)
+	return auth.NewAuthorizer(store, rt.Clock, rt.Log).Handle, nil
 }
 
 // Handler builds the function of the template's logical id as a lambda.Handler, for the local
 // stack and `breachctl invoke`.
-func Handler(logicalID string, cfg aws.Config, env Env, log zerolog.Logger) (lambda.Handler, error) {
+func Handler(logicalID string, rt Runtime) (lambda.Handler, error) {
 	switch logicalID {
 	case "SubmitReportFunction":
-		return SubmitReport(cfg, env, log)
+		return SubmitReport(rt)
 	case "AuthorizeFunction":
-		h, err := Authorize(cfg, env, log)
+		h, err := Authorize(rt)
 		if err != nil {
 			return nil, err
 		}

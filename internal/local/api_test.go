@@ -3,7 +3,6 @@ package local_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -26,12 +25,8 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/rs/zerolog"
 
-	"github.com/breach-intake/intake/internal/app"
-	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
-	"github.com/breach-intake/intake/internal/dynamo"
 	"github.com/breach-intake/intake/internal/local"
-	"github.com/breach-intake/intake/internal/local/localtest"
 )
 
 // apiTemplate has one route of each kind the local API server must reproduce.
@@ -694,50 +689,11 @@ func TestFunctionEnv(t *testing.T) {
 // Integration: the real template and handlers on a private moto_server, over real HTTP.
 func TestAPIServesTheTemplate(t *testing.T) {
 	ctx := context.Background()
-	cfg := localtest.Config(t, localtest.Moto(t))
-	tpl := loadReal(t)
-	names, err := local.CreateResources(ctx, cfg, tpl, "api-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedWriter{w: io.Discard}
-	if testing.Verbose() {
-		logs.w = os.Stderr
-	}
-	api, err := local.NewAPI(tpl, func(id string) (lambda.Handler, error) {
-		vars, err := local.FunctionEnv(tpl, id, names)
-		if err != nil {
-			return nil, err
-		}
-		env := func(name string) string { return vars[name] }
-		log, err := app.Logger(logs, env)
-		if err != nil {
-			return nil, err
-		}
-		return app.Handler(id, cfg, env, log)
-	}, local.APIOptions{Log: zerolog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	table := names["ReportsTable"]
-	db := dynamodb.NewFromConfig(cfg)
-	store := dynamo.New(db, table)
+	st := newLiveStack(t, breach.SystemClock())
+	db, table := st.db, st.table
 	org := breach.Organisation{ID: "mutuelle-exemple", LegalName: "Mutuelle Exemple", SIREN: "775685019", Country: "FR"}
-	if _, err := store.PutOrganisation(ctx, org, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	k, key, err := auth.NewKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Principal, k.OrgID, k.CreatedAt = auth.PrincipalOrganisation, string(org.ID), time.Now()
-	if err := store.PutKey(ctx, k); err != nil {
-		t.Fatal(err)
-	}
-
-	srv := httptest.NewServer(api)
-	defer srv.Close()
+	key := st.orgKey(t, org)
+	srv := st.srv
 	report, err := os.ReadFile("../breach/testdata/processor-late.json")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,230 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/rs/zerolog"
+
+	"github.com/breach-intake/intake/internal/app"
+	"github.com/breach-intake/intake/internal/auth"
+	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/dynamo"
+	"github.com/breach-intake/intake/internal/local"
+	"github.com/breach-intake/intake/internal/local/localtest"
+)
+
+// liveStack is the local stack of a test: real template, resources on a private moto_server, real
+// handlers behind the local API server, over real HTTP.
+type liveStack struct {
+	srv   *httptest.Server
+	db    *dynamodb.Client
+	table string
+	store *dynamo.Store
+	logs  *lockedWriter
+}
+
+func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
+	t.Helper()
+	cfg := localtest.Config(t, localtest.Moto(t))
+	tpl := loadReal(t)
+	names, err := local.CreateResources(context.Background(), cfg, tpl, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	api, err := local.NewAPI(tpl, func(id string) (lambda.Handler, error) {
+		vars, err := local.FunctionEnv(tpl, id, names)
+		if err != nil {
+			return nil, err
+		}
+		env := func(name string) string { return vars[name] }
+		log, err := app.Logger(logs, env)
+		if err != nil {
+			return nil, err
+		}
+		return app.Handler(id, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock})
+	}, local.APIOptions{Log: zerolog.New(logs), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	db := dynamodb.NewFromConfig(cfg)
+	return &liveStack{srv: srv, db: db, table: names["ReportsTable"], store: dynamo.New(db, names["ReportsTable"]), logs: logs}
+}
+
+// orgKey provisions org and returns a new key for it.
+func (s *liveStack) orgKey(t *testing.T, org breach.Organisation) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.store.PutOrganisation(ctx, org, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	k, key, err := auth.NewKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Principal, k.OrgID, k.CreatedAt = auth.PrincipalOrganisation, string(org.ID), time.Now()
+	if err := s.store.PutKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// post sends a report over HTTP; headers are name, value pairs.
+func (s *liveStack) post(t *testing.T, body []byte, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", s.srv.URL+"/v1/reports", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := s.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+var exampleTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func example(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../breach/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestEveryStatusOverHTTP drives each status of API.md through the local API server, with the
+// clock at the moment shared/examples are documented for.
+func TestEveryStatusOverHTTP(t *testing.T) {
+	st := newLiveStack(t, func() time.Time { return exampleTime })
+	key := st.orgKey(t, breach.Organisation{ID: "org-a", LegalName: "Org A", Country: "FR"})
+	auth := func(idem string) []string {
+		return []string{"Authorization", "Bearer " + key, "Content-Type", "application/json", "Idempotency-Key", idem}
+	}
+
+	t.Run("the examples give the results of their README", func(t *testing.T) {
+		for _, tc := range []struct {
+			file, severity string
+			late           bool
+			covered        []string
+		}{
+			{"gdpr-minimal.json", "medium", false, []string{"gdpr.notification"}},
+			{"nis2-health-ransomware.json", "critical", false, []string{"gdpr.notification", "nis2.early_warning", "nis2.notification"}},
+			{"processor-late.json", "critical", true, []string{"gdpr.notification"}},
+		} {
+			status, body := st.post(t, example(t, tc.file), auth("example-"+tc.file)...)
+			var rc struct {
+				Severity  string `json:"severity"`
+				Late      bool   `json:"late"`
+				Deadlines []struct {
+					Stage string `json:"stage"`
+					Met   *bool  `json:"met"`
+				} `json:"deadlines"`
+			}
+			if status != 201 || json.Unmarshal([]byte(body), &rc) != nil {
+				t.Fatalf("%s: %d %s", tc.file, status, body)
+			}
+			var covered []string
+			for _, d := range rc.Deadlines {
+				if d.Met != nil && (*d.Met || tc.late) {
+					covered = append(covered, d.Stage)
+				}
+			}
+			if rc.Severity != tc.severity || rc.Late != tc.late || strings.Join(covered, ",") != strings.Join(tc.covered, ",") {
+				t.Errorf("%s: severity %s late %v covered %v; want %s %v %v", tc.file, rc.Severity, rc.Late, covered, tc.severity, tc.late, tc.covered)
+			}
+		}
+	})
+
+	gdpr := example(t, "gdpr-minimal.json")
+	late := bytes.Replace(gdpr, []byte("2026-11-21T10:00:00Z"), []byte("2026-11-01T10:00:00Z"), 1)
+	big := append([]byte(`{"consequences":"`), append(bytes.Repeat([]byte("x"), breach.MaxBodyBytes), '"', '}')...)
+	for _, tc := range []struct {
+		name    string
+		body    []byte
+		headers []string
+		status  int
+		want    string // the error code, or for gateway answers the exact body
+	}{
+		{"no key", gdpr, auth("s1")[2:], 401, `{"message":"Unauthorized"}`},
+		{"a malformed key", gdpr, append([]string{"Authorization", "Bearer bik_nope"}, auth("s1")[2:]...), 403, `{"message":"Forbidden"}`},
+		{"an unknown key", gdpr, append([]string{"Authorization", "Bearer bik_0123456789abcdef_" + strings.Repeat("0", 64)}, auth("s1")[2:]...), 403, `{"message":"Forbidden"}`},
+		{"not JSON", gdpr, append(auth("s2")[:2], "Content-Type", "text/plain", "Idempotency-Key", "s2"), 415, "unsupported_media_type"},
+		{"too large", big, auth("s3"), 413, "too_large"},
+		{"invalid JSON", []byte(`{"regimes":["gdpr"],"regimes":["nis2"]}`), auth("s4"), 400, "invalid_json"},
+		{"invalid fields", bytes.Replace(gdpr, []byte(`"retail"`), []byte(`"bakery"`), 1), auth("s5"), 400, "validation_failed"},
+		{"no idempotency key", gdpr, auth("")[:4], 400, "validation_failed"},
+		{"late without a reason", late, auth("s6"), 422, "late_reason_required"},
+		{"a created report", gdpr, auth("s7"), 201, ""},
+		{"its replay", gdpr, auth("s7"), 200, ""},
+		{"its key with another body", append(gdpr, ' '), auth("s7"), 422, "idempotency_key_reused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := st.post(t, tc.body, tc.headers...)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
+			}
+			switch {
+			case strings.HasPrefix(tc.want, "{"):
+				if body != tc.want {
+					t.Fatalf("body %s, want exactly %s", body, tc.want)
+				}
+			case tc.want != "":
+				if !strings.Contains(body, `"code":"`+tc.want+`"`) || !strings.Contains(body, `"request_id":"`) {
+					t.Fatalf("body %s, want code %s with a request_id", body, tc.want)
+				}
+			}
+		})
+	}
+	t.Run("an unknown route is the gateway's 404", func(t *testing.T) {
+		resp, err := st.srv.Client().Get(st.srv.URL + "/v1/nothing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || string(b) != `{"message":"Not Found"}` {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+	})
+	t.Run("no personal data in any log line", func(t *testing.T) {
+		out := st.logs.String()
+		for _, personal := range []string{"Camille", "Durand", "boulangerie-exemple.fr", "Paul Lef", "rssi@", "+33", key} {
+			if strings.Contains(out, personal) {
+				t.Fatalf("logs carry %q", personal)
+			}
+		}
+		if !strings.Contains(out, `"report accepted"`) {
+			t.Fatalf("logs lack the accepted reports: %s", out)
+		}
+	})
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.(*bytes.Buffer).String()
+}
