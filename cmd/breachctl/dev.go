@@ -109,12 +109,12 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func banner(addr, endpoint, key, keyFile string, outputs map[string]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nbreach-report intake running locally\n")
-	fmt.Fprintf(&b, "  API           http://%s/v1/...\n", addr)
-	fmt.Fprintf(&b, "  AWS endpoint  %s (region %s, credentials test/test)\n", endpoint, local.Region)
+	fmt.Fprintf(&b, "  API              http://%s/v1/...\n", addr)
+	fmt.Fprintf(&b, "  AWS endpoint     %s (region %s, credentials test/test)\n", endpoint, local.Region)
 	for _, name := range []string{"ReportsTableName"} {
-		fmt.Fprintf(&b, "  %-13s %s\n", name, outputs[name])
+		fmt.Fprintf(&b, "  %-16s %s\n", name, outputs[name])
 	}
-	fmt.Fprintf(&b, "  demo org      %s (key saved in %s)\n\n", demoOrg.ID, keyFile)
+	fmt.Fprintf(&b, "  demo org         %s (key saved in %s)\n\n", demoOrg.ID, keyFile)
 	fmt.Fprintf(&b, "export BREACH_KEY=%s\n\n", key)
 	fmt.Fprintf(&b, "Submit a report:\n\n%s\n", DemoCurl("http://"+addr, "$BREACH_KEY"))
 	fmt.Fprintf(&b, "Ctrl-C stops everything this command started.\n")
