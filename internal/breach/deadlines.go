@@ -9,9 +9,9 @@ import (
 // true when a covering version arrived by DueAt, false once DueAt has passed without one, and
 // nil (JSON null) while pending.
 type Deadline struct {
-	Stage Stage     `json:"stage"`
 	DueAt time.Time `json:"due_at"`
 	Met   *bool     `json:"met"`
+	Stage Stage     `json:"stage"`
 }
 
 // stagesOf lists each regime's stages in order (API.md, Deadlines).

@@ -76,7 +76,10 @@ func checkShape(body []byte) error {
 		case '"':
 			// Skip the string's contents at memchr speed: only quotes and backslashes matter.
 			for {
-				j := bytes.IndexAny(body[i+1:], "\"\\")
+				j := -1
+				if i+1 < len(body) {
+					j = bytes.IndexAny(body[i+1:], "\"\\")
+				}
 				if j < 0 {
 					return nil // unterminated: the decoder reports it
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	stdjson "encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -179,10 +178,7 @@ func TestStoredDocumentIsCanonicalAndHashed(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := store.Versions(got.ID)[0].Document
-	again, err := breach.Canonical(stdjson.RawMessage(doc))
-	if err != nil || string(again) != string(doc) {
-		t.Fatalf("stored document is not canonical:\n%s\n%s", doc, again)
-	}
+	assertCanonical(t, doc)
 	sum := sha256.Sum256(doc)
 	var rc breach.Receipt
 	if err := json.Unmarshal(got.Receipt, &rc); err != nil || rc.SHA256 != hex.EncodeToString(sum[:]) {

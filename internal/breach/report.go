@@ -22,35 +22,39 @@ type Organisation struct {
 	Country   string
 }
 
-// Report is the body of POST /v1/reports. Only ParseReport makes one that is valid; the JSON
+// Report is the body of POST /v1/reports. Only Parser.Parse makes one that is valid; the JSON
 // names are the contract. Leaf types that clients get wrong often (counts, timestamps) decode
 // leniently and are judged by validation, so every such mistake is reported at once.
+//
+// The fields of Report, of the types it holds and of the stored document are in the byte order of
+// their JSON names: json.Marshal then writes RFC 8785 canonical JSON in one pass (see
+// canonicalJSON; TestCanonicalFieldOrder guards the order).
 type Report struct {
-	Regimes          []Regime          `json:"regimes"`
-	Reporter         Reporter          `json:"reporter"`
+	Consequences     string            `json:"consequences,omitzero"`
+	Data             Data              `json:"data"`
+	Incident         Incident          `json:"incident"`
+	LateReason       string            `json:"late_reason,omitzero"`
+	Measures         Measures          `json:"measures"`
 	Organisation     OrganisationBody  `json:"organisation"`
 	Processor        *Processor        `json:"processor,omitzero"`
-	Incident         Incident          `json:"incident"`
-	Data             Data              `json:"data"`
-	Consequences     string            `json:"consequences,omitzero"`
-	Measures         Measures          `json:"measures"`
+	Regimes          []Regime          `json:"regimes"`
+	Reporter         Reporter          `json:"reporter"`
 	SubjectsInformed *SubjectsInformed `json:"subjects_informed,omitzero"`
-	LateReason       string            `json:"late_reason,omitzero"`
 }
 
 type Reporter struct {
-	Name  string `json:"name"`
-	Role  string `json:"role,omitzero"`
 	Email string `json:"email"`
+	Name  string `json:"name"`
 	Phone string `json:"phone,omitzero"`
+	Role  string `json:"role,omitzero"`
 }
 
 type OrganisationBody struct {
-	LegalName string `json:"legal_name"`
-	SIREN     string `json:"siren,omitzero"`
-	Sector    string `json:"sector"`
 	Country   string `json:"country"`
+	LegalName string `json:"legal_name"`
 	Role      string `json:"role"`
+	Sector    string `json:"sector"`
+	SIREN     string `json:"siren,omitzero"`
 }
 
 type Processor struct {
@@ -59,34 +63,34 @@ type Processor struct {
 }
 
 type Incident struct {
-	Title        string    `json:"title"`
-	Description  string    `json:"description"`
-	OccurredAt   Timestamp `json:"occurred_at,omitzero"`
-	DiscoveredAt Timestamp `json:"discovered_at,omitzero"`
 	AwareAt      Timestamp `json:"aware_at"`
-	Ongoing      *bool     `json:"ongoing,omitzero"`
 	BreachTypes  []string  `json:"breach_types"`
 	Cause        string    `json:"cause"`
 	CrossBorder  *bool     `json:"cross_border,omitzero"`
+	Description  string    `json:"description"`
+	DiscoveredAt Timestamp `json:"discovered_at,omitzero"`
 	MemberStates []string  `json:"member_states,omitzero"`
+	OccurredAt   Timestamp `json:"occurred_at,omitzero"`
+	Ongoing      *bool     `json:"ongoing,omitzero"`
+	Title        string    `json:"title"`
 }
 
 type Data struct {
-	SubjectsAffected  Count    `json:"subjects_affected"`
-	SubjectsEstimate  string   `json:"subjects_estimate"`
+	DataCategories    []string `json:"data_categories"`
 	RecordsAffected   Count    `json:"records_affected,omitzero"`
 	SubjectCategories []string `json:"subject_categories,omitzero"`
-	DataCategories    []string `json:"data_categories"`
+	SubjectsAffected  Count    `json:"subjects_affected"`
+	SubjectsEstimate  string   `json:"subjects_estimate"`
 }
 
 type Measures struct {
-	Taken   string `json:"taken"`
 	Planned string `json:"planned,omitzero"`
+	Taken   string `json:"taken"`
 }
 
 type SubjectsInformed struct {
-	Status string `json:"status,omitzero"`
 	Reason string `json:"reason,omitzero"`
+	Status string `json:"status,omitzero"`
 }
 
 // Count is a number of people or records: an integer 0…10^10 written as a JSON number.
