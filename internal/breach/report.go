@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // OrgID identifies a provisioned organisation; it comes from the API key, never from a body.
@@ -115,16 +115,20 @@ func NewCount(n int64) Count { return Count{N: n, state: valid} }
 // IsZero reports an absent count, so `omitzero` leaves it out of the stored document.
 func (c Count) IsZero() bool { return c.state == absent }
 
-func (c *Count) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*c = Count{}
-		return nil
+// UnmarshalJSONFrom reads any JSON value: what is not an integer literal is recorded as a wrong
+// type for validation to report, rather than failing the whole decode.
+func (c *Count) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
+	n, err := strconv.ParseInt(string(v), 10, 64)
 	switch {
+	case v.Kind() == 'n':
+		*c = Count{}
 	case err == nil:
 		*c = Count{N: n, state: valid}
-	case isIntegerLiteral(b):
+	case isIntegerLiteral(v):
 		// Syntactically an integer but beyond int64: a count that is too large, not a wrong type.
 		*c = Count{N: maxCount + 1, state: valid}
 	default:
@@ -133,7 +137,7 @@ func (c *Count) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (c Count) MarshalJSON() ([]byte, error) { return strconv.AppendInt(nil, c.N, 10), nil }
+func (c Count) MarshalJSONTo(enc *jsontext.Encoder) error { return enc.WriteToken(jsontext.Int(c.N)) }
 
 func isIntegerLiteral(b []byte) bool {
 	b = bytes.TrimPrefix(b, []byte("-"))
@@ -161,16 +165,24 @@ func NewTimestamp(t time.Time) Timestamp { return Timestamp{T: t.UTC(), state: v
 // IsZero reports an absent timestamp.
 func (ts Timestamp) IsZero() bool { return ts.state == absent }
 
-func (ts *Timestamp) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+// UnmarshalJSONFrom reads any JSON value: a non-string or an unparseable time is recorded for
+// validation to report, rather than failing the whole decode.
+func (ts *Timestamp) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n', '"':
+	default:
+		*ts = Timestamp{state: wrongType}
+		return dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() == 'n' {
 		*ts = Timestamp{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		*ts = Timestamp{state: wrongType}
-		return nil
-	}
+	s := tok.String()
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !hasExplicitOffset(s) {
 		*ts = Timestamp{state: badFormat}
@@ -180,8 +192,8 @@ func (ts *Timestamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (ts Timestamp) MarshalJSON() ([]byte, error) {
-	return json.Marshal(ts.T.UTC().Format(time.RFC3339Nano))
+func (ts Timestamp) MarshalJSONTo(enc *jsontext.Encoder) error {
+	return enc.WriteToken(jsontext.String(ts.T.UTC().Format(time.RFC3339Nano)))
 }
 
 // hasExplicitOffset rejects what time.Parse tolerates beyond RFC 3339: a lowercase `t`/`z`.
