@@ -218,3 +218,11 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthEvent(t *testing.T) {
+	h := lambda.NewHandler(newHandler(breachtest.NewStore(testOrg), &bytes.Buffer{}))
+	out, err := h.Invoke(context.Background(), readFile(t, "../../events/health.json"))
+	if err != nil || !strings.Contains(string(out), `"statusCode":200`) || !strings.Contains(string(out), `{\"status\":\"ok\"}`) {
+		t.Fatalf("health: %s, %v", out, err)
+	}
+}

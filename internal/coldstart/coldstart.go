@@ -4,15 +4,16 @@
 package coldstart
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 )
@@ -26,16 +27,39 @@ const Timeout = 10 * time.Second
 const nextPath = "/2018-06-01/runtime/invocation/next"
 
 // Build builds the package pkg (as for go build: an import path, or a directory relative to the
-// working directory) into outDir/bootstrap with the Makefile's production flags, so the binary
-// measured is the one deployed, but for the host's GOOS and GOARCH so that it runs here.
-func Build(pkg, outDir string) (binPath string, err error) {
+// working directory) into outDir/bootstrap for linux/goarch with the Makefile's production flags:
+// runtime.GOARCH to run it here, arm64 for what Lambda runs.
+func Build(pkg, outDir, goarch string) (binPath string, err error) {
 	binPath = filepath.Join(outDir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", binPath, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return binPath, nil
+}
+
+// ZippedSize is the size of the deployment package of bin: a zip holding it as bootstrap,
+// deflated as sam build's packaging does.
+func ZippedSize(bin string) (int64, error) {
+	f, err := os.Open(bin)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "bootstrap", Method: zip.Deflate})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		return 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, err
+	}
+	return int64(buf.Len()), nil
 }
 
 // FirstPoll starts bin against a fake Runtime API and returns the time from just before the

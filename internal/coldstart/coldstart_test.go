@@ -39,14 +39,14 @@ func lambdaEnv(function string) []string {
 
 // build builds the function in a temporary directory; dir is relative to the module root, which
 // go env GOMOD names wherever the test runs from.
-func build(tb testing.TB, dir string) string {
+func build(tb testing.TB, dir, goarch string) string {
 	tb.Helper()
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		tb.Fatalf("go env GOMOD: %v", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	bin, err := coldstart.Build(filepath.Join(root, dir), tb.TempDir())
+	bin, err := coldstart.Build(filepath.Join(root, dir), tb.TempDir(), goarch)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestFirstPoll(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for _, f := range functions {
 		t.Run(f.name, func(t *testing.T) {
-			if _, err := coldstart.FirstPoll(t.Context(), build(t, f.dir), lambdaEnv(f.name)); err != nil {
+			if _, err := coldstart.FirstPoll(t.Context(), build(t, f.dir, runtime.GOARCH), lambdaEnv(f.name)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -77,7 +77,7 @@ func TestFirstPoll(t *testing.T) {
 // TestFirstPollExit: a binary that exits instead of polling (here: no AWS_REGION) fails at once,
 // with its output, rather than running into the timeout.
 func TestFirstPollExit(t *testing.T) {
-	_, err := coldstart.FirstPoll(t.Context(), build(t, "functions/submit-report"), []string{"TABLE_NAME=reports"})
+	_, err := coldstart.FirstPoll(t.Context(), build(t, "functions/submit-report", runtime.GOARCH), []string{"TABLE_NAME=reports"})
 	if err == nil || !strings.Contains(err.Error(), "exited before polling") || !strings.Contains(err.Error(), "AWS_REGION") {
 		t.Fatalf("FirstPoll = %v, want an early exit that names AWS_REGION", err)
 	}
@@ -89,10 +89,10 @@ func TestFirstPollExit(t *testing.T) {
 //
 //	go test -run '^$' -bench FirstPoll ./internal/coldstart
 func BenchmarkFirstPoll(b *testing.B) {
-	bare := build(b, functions[0].dir)
+	bare := build(b, functions[0].dir, runtime.GOARCH)
 	for _, f := range functions[1:] {
 		b.Run(f.name, func(b *testing.B) {
-			bin := build(b, f.dir)
+			bin := build(b, f.dir, runtime.GOARCH)
 			var base, fn []time.Duration
 			for b.Loop() {
 				for _, run := range []struct {
@@ -117,4 +117,23 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// BenchmarkZippedBootstrap reports each function's deployment package size for Lambda
+// (linux/arm64, zipped) as bytes/zip (the goal for submit-report: ≤ 3.5 MiB = 3670016 bytes).
+func BenchmarkZippedBootstrap(b *testing.B) {
+	for _, f := range functions[1:] {
+		b.Run(f.name, func(b *testing.B) {
+			bin := build(b, f.dir, "arm64")
+			var size int64
+			for b.Loop() {
+				var err error
+				if size, err = coldstart.ZippedSize(bin); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(size), "bytes/zip")
+			b.ReportMetric(float64(size)/(1<<20), "MiB/zip")
+		})
+	}
 }
