@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/breach-intake/intake/internal/app"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/local"
 )
@@ -48,17 +47,7 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return err
 }
 
-// function builds a function of the template as Lambda would run it, with the environment the
-// template gives it, logging to logs.
+// function builds a function of the template as Lambda would run it, logging to logs.
 func (t *target) function(logicalID string, logs io.Writer) (lambda.Handler, error) {
-	vars, err := local.FunctionEnv(t.tmpl, logicalID, t.names)
-	if err != nil {
-		return nil, err
-	}
-	env := func(name string) string { return vars[name] }
-	log, err := app.Logger(logs, env)
-	if err != nil {
-		return nil, err
-	}
-	return app.Handler(logicalID, app.Runtime{AWS: t.cfg, Env: env, Log: log, Clock: breach.SystemClock()})
+	return local.TemplateFunctions(t.tmpl, t.names, t.cfg, breach.SystemClock(), logs)(logicalID)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -75,6 +76,24 @@ func Authorize(rt Runtime) (AuthorizerHandler, error) {
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), table)
 	return auth.NewAuthorizer(store, rt.Clock, rt.Log).Handle, nil
+}
+
+// Main is every function's main: logger, AWS config and handler from the Lambda environment,
+// then lambda.Start. Only start-up failures are fatal; handlers return errors.
+func Main[H any](build func(Runtime) (H, error)) {
+	log, err := Logger(os.Stdout, os.Getenv)
+	if err != nil {
+		log.Fatal().Err(err).Msg("logger")
+	}
+	cfg, err := LambdaConfig(os.Getenv)
+	if err != nil {
+		log.Fatal().Err(err).Msg("AWS config")
+	}
+	h, err := build(Runtime{AWS: cfg, Env: os.Getenv, Log: log, Clock: breach.SystemClock()})
+	if err != nil {
+		log.Fatal().Err(err).Msg("start")
+	}
+	lambda.Start(h)
 }
 
 // Handler builds the function of the template's logical id as a lambda.Handler, for the local

@@ -693,33 +693,13 @@ func TestAPIServesTheTemplate(t *testing.T) {
 	db, table := st.db, st.table
 	org := breach.Organisation{ID: "mutuelle-exemple", LegalName: "Mutuelle Exemple", SIREN: "775685019", Country: "FR"}
 	key := st.orgKey(t, org)
-	srv := st.srv
 	report, err := os.ReadFile("../breach/testdata/processor-late.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	call := func(method, path string, body []byte, headers ...string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.Header.Get("Apigw-Requestid") == "" {
-			t.Errorf("%s %s: no apigw-requestid", method, path)
-		}
-		return resp.StatusCode, string(b)
+		return st.call(t, method, path, body, headers...)
 	}
 	submit := []string{"Authorization", "Bearer " + key, "Content-Type", "application/json", "Idempotency-Key", "api-test-1"}
 

@@ -2,8 +2,15 @@ package local
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/breach-intake/intake/internal/app"
+	"github.com/breach-intake/intake/internal/breach"
 )
 
 // FunctionEnv is the environment the template gives a function: Globals.Function's
@@ -35,4 +42,21 @@ func FunctionEnv(t *Template, logicalID string, names map[string]string) (map[st
 // environmentVariables reads Environment.Variables of a function's properties (or of Globals.Function).
 func environmentVariables(props map[string]any) map[string]any {
 	return mapping(mapping(props["Environment"])["Variables"])
+}
+
+// TemplateFunctions builds the template's functions as Lambda runs them: each with the
+// environment the template gives it and the logger its LOG_LEVEL asks for, writing to logs.
+func TemplateFunctions(t *Template, names map[string]string, cfg aws.Config, clock breach.Clock, logs io.Writer) Functions {
+	return func(logicalID string) (lambda.Handler, error) {
+		vars, err := FunctionEnv(t, logicalID, names)
+		if err != nil {
+			return nil, err
+		}
+		env := func(name string) string { return vars[name] }
+		log, err := app.Logger(logs, env)
+		if err != nil {
+			return nil, err
+		}
+		return app.Handler(logicalID, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock})
+	}
 }

@@ -13,11 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/rs/zerolog"
 
-	"github.com/breach-intake/intake/internal/app"
 	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
@@ -44,18 +42,7 @@ func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
 		t.Fatal(err)
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	api, err := local.NewAPI(tpl, func(id string) (lambda.Handler, error) {
-		vars, err := local.FunctionEnv(tpl, id, names)
-		if err != nil {
-			return nil, err
-		}
-		env := func(name string) string { return vars[name] }
-		log, err := app.Logger(logs, env)
-		if err != nil {
-			return nil, err
-		}
-		return app.Handler(id, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock})
-	}, local.APIOptions{Log: zerolog.New(logs), Now: clock})
+	api, err := local.NewAPI(tpl, local.TemplateFunctions(tpl, names, cfg, clock, logs), local.APIOptions{Log: zerolog.New(logs), Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,10 +70,11 @@ func (s *liveStack) orgKey(t *testing.T, org breach.Organisation) string {
 	return key
 }
 
-// post sends a report over HTTP; headers are name, value pairs.
-func (s *liveStack) post(t *testing.T, body []byte, headers ...string) (int, string) {
+// call sends a request over HTTP; headers are name, value pairs. Every answer, the gateway's own
+// included, must carry API Gateway's request id header.
+func (s *liveStack) call(t *testing.T, method, path string, body []byte, headers ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", s.srv.URL+"/v1/reports", bytes.NewReader(body))
+	req, err := http.NewRequest(method, s.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +90,15 @@ func (s *liveStack) post(t *testing.T, body []byte, headers ...string) (int, str
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.Header.Get("Apigw-Requestid") == "" {
+		t.Errorf("%s %s: no apigw-requestid", method, path)
+	}
 	return resp.StatusCode, string(b)
+}
+
+func (s *liveStack) post(t *testing.T, body []byte, headers ...string) (int, string) {
+	t.Helper()
+	return s.call(t, "POST", "/v1/reports", body, headers...)
 }
 
 var exampleTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -200,14 +196,8 @@ func TestEveryStatusOverHTTP(t *testing.T) {
 		})
 	}
 	t.Run("an unknown route is the gateway's 404", func(t *testing.T) {
-		resp, err := st.srv.Client().Get(st.srv.URL + "/v1/nothing")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 404 || string(b) != `{"message":"Not Found"}` {
-			t.Fatalf("%d %s", resp.StatusCode, b)
+		if status, body := st.call(t, "GET", "/v1/nothing", nil); status != 404 || body != `{"message":"Not Found"}` {
+			t.Fatalf("%d %s", status, body)
 		}
 	})
 	t.Run("no personal data in any log line", func(t *testing.T) {
