@@ -2,11 +2,9 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -38,7 +36,7 @@ func StartMoto(ctx context.Context, port int) (*Moto, error) {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	m := &Moto{cmd: cmd, endpoint: "http://127.0.0.1:" + strconv.Itoa(port)}
-	if err := WaitReady(ctx, m.endpoint, 30*time.Second); err != nil {
+	if err := waitReady(ctx, m.endpoint, 30*time.Second); err != nil {
 		m.Stop()
 		return nil, err
 	}
@@ -64,8 +62,8 @@ func (m *Moto) Stop() {
 	}
 }
 
-// WaitReady polls moto's management API until it answers or the timeout passes.
-func WaitReady(ctx context.Context, endpoint string, timeout time.Duration) error {
+// waitReady polls moto's management API until it answers or the timeout passes.
+func waitReady(ctx context.Context, endpoint string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -91,14 +89,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-var errNoEndpoint = errors.New("AWS_ENDPOINT_URL is not set")
-
-// EndpointFromEnv returns AWS_ENDPOINT_URL, the endpoint every SDK client of ours follows.
-func EndpointFromEnv() (string, error) {
-	if e := os.Getenv("AWS_ENDPOINT_URL"); e != "" {
-		return e, nil
-	}
-	return "", errNoEndpoint
 }
