@@ -1,9 +1,12 @@
 package breach
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/go-json-experiment/json"
 )
 
 // Archive keeps stored documents immutably (internal/archive: S3 with Object Lock).
@@ -70,4 +73,94 @@ type Alert struct {
 // ArchiveKey is where a version's document is archived.
 func ArchiveKey(v Version) string {
 	return fmt.Sprintf("reports/%s/%s/v%d.json", v.OrgID, v.ReportID, v.Number)
+}
+
+// Fanout archives and alerts each accepted version, idempotently: process-report runs it for
+// every stream record (Lambda may deliver a record more than once), the sweeper and
+// `breachctl redrive` for versions the stream did not deliver.
+type Fanout struct {
+	store   Store
+	ledger  Ledger
+	archive Archive
+	alerts  Alerts
+	now     Clock
+}
+
+// NewFanout builds a Fanout.
+func NewFanout(store Store, ledger Ledger, archive Archive, alerts Alerts, clock Clock) *Fanout {
+	return &Fanout{store: store, ledger: ledger, archive: archive, alerts: alerts, now: clock}
+}
+
+// Process archives v, then publishes its alert and records it in the ledger. Each step is safe
+// to repeat: the archive keeps one object per key, and a version the ledger knows as alerted is
+// not published again. A failure between publishing and recording can repeat an alert, with
+// the same report_id and version, so regulators can tell it is the same.
+func (f *Fanout) Process(ctx context.Context, v Version) error {
+	alerted, err := f.ledger.Alerted(ctx, v.ReportID, v.Number)
+	if err != nil || alerted {
+		return err
+	}
+	if err := f.archive.Put(ctx, ArchiveKey(v), v.Document, v.SHA256); err != nil {
+		return fmt.Errorf("archive %s v%d: %w", v.ReportID, v.Number, err)
+	}
+	a, err := f.alertOf(ctx, v)
+	if err != nil {
+		return err
+	}
+	if err := f.alerts.Publish(ctx, a); err != nil {
+		return fmt.Errorf("alert %s v%d: %w", v.ReportID, v.Number, err)
+	}
+	return f.ledger.MarkAlerted(ctx, v.ReportID, v.Number, f.now())
+}
+
+// alertOf reads the alert's fields from the stored document, the organisation's name and country
+// from its provisioning.
+func (f *Fanout) alertOf(ctx context.Context, v Version) (Alert, error) {
+	var doc document
+	if err := json.Unmarshal(v.Document, &doc); err != nil {
+		return Alert{}, fmt.Errorf("stored document of %s v%d: %w", v.ReportID, v.Number, err)
+	}
+	org, err := f.store.Organisation(ctx, v.OrgID)
+	if err != nil {
+		return Alert{}, fmt.Errorf("organisation %s: %v", v.OrgID, err)
+	}
+	kind := AlertSupplement
+	if doc.Version == 1 {
+		kind = AlertNew
+	}
+	r := doc.Report
+	return Alert{
+		Kind: kind, ReportID: doc.ID, Version: doc.Version, OrgID: doc.OrgID,
+		OrganisationName: org.LegalName, Country: org.Country,
+		Regimes: r.Regimes, Stage: doc.Stage, Severity: doc.Severity, Late: doc.Late,
+		Sector: r.Organisation.Sector, SubjectsAffected: r.Data.SubjectsAffected.N,
+		DataCategories: r.Data.DataCategories, Deadlines: doc.Deadlines,
+		ReceivedAt: doc.ReceivedAt, SHA256: v.SHA256,
+	}, nil
+}
+
+// SweepAge is how old a version whose fan-out is still pending must be before the sweeper takes
+// it: long enough that the stream has had its chance.
+const SweepAge = 15 * time.Minute
+
+// Sweep processes the versions older than SweepAge whose fan-out is pending, up to limit. It goes
+// on past a failing version and returns how many it processed with the first error.
+func (f *Fanout) Sweep(ctx context.Context, limit int) (done int, err error) {
+	refs, err := f.ledger.Pending(ctx, f.now().Add(-SweepAge), limit)
+	if err != nil {
+		return 0, err
+	}
+	var first error
+	for _, ref := range refs {
+		v, err := f.ledger.Version(ctx, ref.ReportID, ref.Number)
+		if err == nil {
+			err = f.Process(ctx, v)
+		}
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		done++
+	}
+	return done, first
 }

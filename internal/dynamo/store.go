@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,7 +33,12 @@ func New(db *dynamodb.Client, table string) *Store { return &Store{db: db, table
 const (
 	itemReportVersion = "report_version"
 	itemIdempotency   = "idempotency"
+	itemFanout        = "fanout"
 )
+
+// pendingIndex is the sparse index of fan-out markers still carrying fanout_pending: the
+// versions not yet archived and alerted, so the sweeper's cost follows them, not the table.
+const pendingIndex = "pending-fanout"
 
 // versionItem is one report version: pk REPORT#<id>, sk V#<000001>. Document holds the canonical
 // bytes that process-report archives as they are.
@@ -51,6 +57,21 @@ type versionItem struct {
 	Document   []byte `dynamodbav:"document"`
 }
 
+// fanoutItem tracks one version's fan-out: pk REPORT#<id>, sk FANOUT#<000001>. It is written with
+// the version, pending; process-report marks it alerted, which takes it out of pendingIndex.
+// The version item itself is never changed.
+type fanoutItem struct {
+	PK            string `dynamodbav:"pk"`
+	SK            string `dynamodbav:"sk"`
+	ItemType      string `dynamodbav:"item_type"`
+	OrgID         string `dynamodbav:"org_id"`
+	ReportID      string `dynamodbav:"report_id"`
+	Version       int    `dynamodbav:"version"`
+	ReceivedAt    string `dynamodbav:"received_at"`
+	FanoutPending string `dynamodbav:"fanout_pending,omitempty"`
+	AlertedAt     string `dynamodbav:"alerted_at,omitempty"`
+}
+
 // idempotencyItem: pk IDEM#<hash of org, route, report, key>. The key is hashed because a client
 // key may hold any printable character, '#' included.
 type idempotencyItem struct {
@@ -67,6 +88,15 @@ type idempotencyItem struct {
 }
 
 func versionSK(n int) string { return fmt.Sprintf("V#%06d", n) }
+
+func fanoutSK(n int) string { return fmt.Sprintf("FANOUT#%06d", n) }
+
+func reportKey(id breach.ReportID, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "REPORT#" + string(id)},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
 
 func idempotencyPK(k breach.IdempotencyKey) string {
 	h := sha256.New()
@@ -135,6 +165,14 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	if err != nil {
 		return nil, fmt.Errorf("encode idempotency record: %w", err)
 	}
+	fanout, err := attributevalue.MarshalMap(fanoutItem{
+		PK: "REPORT#" + string(v.ReportID), SK: fanoutSK(v.Number), ItemType: itemFanout,
+		OrgID: string(v.OrgID), ReportID: string(v.ReportID), Version: v.Number,
+		ReceivedAt: v.ReceivedAt.UTC().Format(time.RFC3339Nano), FanoutPending: "1",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode fan-out marker: %w", err)
+	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: aws.String(s.table), Item: version,
@@ -147,6 +185,10 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 			ExpressionAttributeValues:           map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: epoch(now)}},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: fanout,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
 	}})
 	var canceled *types.TransactionCanceledException
 	if !errors.As(err, &canceled) {
@@ -156,7 +198,7 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 		return nil, nil
 	}
 	reasons := canceled.CancellationReasons
-	if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+	if len(reasons) == 3 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
 		// A live record for the key: replay (or refuse) it, whatever happened to the version.
 		prior, err := liveRecord(reasons[1].Item, rec.Key, now)
 		if err == nil && prior == nil { // the table did not return the item: read it
@@ -167,8 +209,100 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 		}
 		return prior, err
 	}
-	if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+	if len(reasons) == 3 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 		return nil, breach.Errorf(breach.VersionConflict, "version %d of report %s already exists", v.Number, v.ReportID)
 	}
 	return nil, fmt.Errorf("save version: %w", err)
+}
+
+// Alerted implements breach.Ledger.
+func (s *Store) Alerted(ctx context.Context, id breach.ReportID, n int) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: reportKey(id, fanoutSK(n)), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("alerted_at"),
+	})
+	if err != nil {
+		return false, fmt.Errorf("get fan-out marker of %s v%d: %w", id, n, err)
+	}
+	_, alerted := out.Item["alerted_at"]
+	return alerted, nil
+}
+
+// MarkAlerted implements breach.Ledger: it records the alert and leaves the pending index.
+func (s *Store) MarkAlerted(ctx context.Context, id breach.ReportID, n int, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: reportKey(id, fanoutSK(n)),
+		UpdateExpression:          aws.String("SET alerted_at = if_not_exists(alerted_at, :at) REMOVE fanout_pending"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)}},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return breach.Errorf(breach.NotFound, "no fan-out marker for %s v%d", id, n)
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s v%d alerted: %w", id, n, err)
+	}
+	return nil
+}
+
+// Pending implements breach.Ledger with a query of the sparse pending index.
+func (s *Store) Pending(ctx context.Context, before time.Time, limit int) ([]breach.VersionRef, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(pendingIndex),
+		KeyConditionExpression: aws.String("fanout_pending = :p AND received_at < :before"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p":      &types.AttributeValueMemberS{Value: "1"},
+			":before": &types.AttributeValueMemberS{Value: before.UTC().Format(time.RFC3339Nano)},
+		},
+		Limit: aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query pending fan-out: %w", err)
+	}
+	refs := make([]breach.VersionRef, 0, len(out.Items))
+	for _, item := range out.Items {
+		var keys struct {
+			PK string `dynamodbav:"pk"`
+			SK string `dynamodbav:"sk"`
+		}
+		if err := attributevalue.UnmarshalMap(item, &keys); err != nil {
+			return nil, fmt.Errorf("decode pending key: %w", err)
+		}
+		var n int
+		if _, err := fmt.Sscanf(keys.SK, "FANOUT#%d", &n); err != nil {
+			return nil, fmt.Errorf("pending key %s: %w", keys.SK, err)
+		}
+		refs = append(refs, breach.VersionRef{ReportID: breach.ReportID(strings.TrimPrefix(keys.PK, "REPORT#")), Number: n})
+	}
+	return refs, nil
+}
+
+// Version implements breach.Ledger.
+func (s *Store) Version(ctx context.Context, id breach.ReportID, n int) (breach.Version, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: reportKey(id, versionSK(n)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return breach.Version{}, fmt.Errorf("get version %d of %s: %w", n, id, err)
+	}
+	if out.Item == nil {
+		return breach.Version{}, breach.Errorf(breach.NotFound, "no version %d of %s", n, id)
+	}
+	return VersionFromItem(out.Item)
+}
+
+// VersionFromItem decodes a stored version item (also what the table's stream carries).
+func VersionFromItem(item map[string]types.AttributeValue) (breach.Version, error) {
+	var it versionItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return breach.Version{}, fmt.Errorf("decode version item: %w", err)
+	}
+	received, err := time.Parse(time.RFC3339Nano, it.ReceivedAt)
+	if err != nil || it.ItemType != itemReportVersion || it.ReportID == "" || len(it.Document) == 0 {
+		return breach.Version{}, fmt.Errorf("version item %s %s is malformed", it.PK, it.SK)
+	}
+	return breach.Version{OrgID: breach.OrgID(it.OrgID), ReportID: breach.ReportID(it.ReportID), Number: it.Version,
+		Stage: breach.Stage(it.Stage), ReceivedAt: received, Severity: breach.Severity(it.Severity), Late: it.Late,
+		Document: it.Document, SHA256: it.SHA256}, nil
 }

@@ -30,3 +30,18 @@ func TestStoreContract(t *testing.T) {
 		return s
 	})
 }
+
+func TestLedgerContract(t *testing.T) {
+	db := dynamodb.NewFromConfig(localtest.Config(t, localtest.Moto(t)))
+	tables := 0
+	breachtest.LedgerContract(t, func(t *testing.T) (breach.Store, breach.Ledger) {
+		tables++
+		name := fmt.Sprintf("ledger-%d", tables)
+		createTable(t, db, name)
+		s := dynamo.New(db, name)
+		if _, err := s.PutOrganisation(context.Background(), breachtest.ContractOrg, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return s, s
+	})
+}

@@ -42,12 +42,22 @@ func createTable(t testing.TB, db *dynamodb.Client, name string) {
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("fanout_pending"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("received_at"), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
 		},
 		BillingMode: types.BillingModePayPerRequest,
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String("pending-fanout"),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("fanout_pending"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("received_at"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
 	})
 	if err != nil {
 		t.Fatalf("create table %s: %v", name, err)

@@ -110,3 +110,68 @@ func StoreContract(t *testing.T, open func(t *testing.T) breach.Store) {
 		}
 	})
 }
+
+// LedgerContract is the behaviour every breach.Ledger must show, over the Store that writes the
+// versions it tracks. open returns both, fresh, with ContractOrg provisioned.
+func LedgerContract(t *testing.T, open func(t *testing.T) (breach.Store, breach.Ledger)) {
+	ctx := context.Background()
+	received := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	save := func(t *testing.T, s breach.Store, id breach.ReportID, at time.Time) breach.Version {
+		t.Helper()
+		v := breach.Version{OrgID: ContractOrg.ID, ReportID: id, Number: 1, Stage: breach.StageInitial, ReceivedAt: at,
+			Severity: breach.High, Late: true, Document: []byte(`{"id":"` + string(id) + `"}`), SHA256: "ab"}
+		rec := breach.IdempotencyRecord{Key: breach.IdempotencyKey{Org: ContractOrg.ID, Route: breach.RouteSubmit, Key: string(id)},
+			RequestSHA256: "cd", Receipt: []byte(`{}`), ExpiresAt: at.Add(breach.IdempotencyTTL)}
+		if _, err := s.SaveVersion(ctx, v, rec, at); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	t.Run("a saved version is pending until alerted", func(t *testing.T) {
+		s, l := open(t)
+		old := save(t, s, "01JAAAAAAAAAAAAAAAAAAAAAB1", received)
+		save(t, s, "01JAAAAAAAAAAAAAAAAAAAAAB2", received.Add(time.Minute))
+		got, err := l.Pending(ctx, received.Add(time.Second), 10)
+		want := []breach.VersionRef{{ReportID: old.ReportID, Number: 1}}
+		if err != nil || len(got) != 1 || got[0] != want[0] {
+			t.Fatalf("Pending = %v, %v; want %v (the later version is too recent)", got, err, want)
+		}
+		if alerted, err := l.Alerted(ctx, old.ReportID, 1); err != nil || alerted {
+			t.Fatalf("Alerted = %v, %v; want false", alerted, err)
+		}
+		if err := l.MarkAlerted(ctx, old.ReportID, 1, received.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if alerted, err := l.Alerted(ctx, old.ReportID, 1); err != nil || !alerted {
+			t.Fatalf("Alerted after MarkAlerted = %v, %v", alerted, err)
+		}
+		if got, err := l.Pending(ctx, received.Add(time.Hour), 10); err != nil || len(got) != 1 || got[0].ReportID != "01JAAAAAAAAAAAAAAAAAAAAAB2" {
+			t.Fatalf("Pending after MarkAlerted = %v, %v; want only the other version", got, err)
+		}
+	})
+	t.Run("pending is oldest first and limited", func(t *testing.T) {
+		s, l := open(t)
+		for i, id := range []breach.ReportID{"01JAAAAAAAAAAAAAAAAAAAAAC3", "01JAAAAAAAAAAAAAAAAAAAAAC1", "01JAAAAAAAAAAAAAAAAAAAAAC2"} {
+			save(t, s, id, received.Add(time.Duration(2-i)*time.Minute))
+		}
+		got, err := l.Pending(ctx, received.Add(time.Hour), 2)
+		if err != nil || len(got) != 2 || got[0].ReportID != "01JAAAAAAAAAAAAAAAAAAAAAC2" || got[1].ReportID != "01JAAAAAAAAAAAAAAAAAAAAAC1" {
+			t.Fatalf("Pending = %v, %v", got, err)
+		}
+	})
+	t.Run("a stored version reads back as saved", func(t *testing.T) {
+		s, l := open(t)
+		v := save(t, s, "01JAAAAAAAAAAAAAAAAAAAAAD1", received)
+		got, err := l.Version(ctx, v.ReportID, 1)
+		if err != nil || string(got.Document) != string(v.Document) || got.SHA256 != v.SHA256 || got.OrgID != v.OrgID ||
+			!got.ReceivedAt.Equal(v.ReceivedAt) || got.Severity != v.Severity || got.Late != v.Late || got.Stage != v.Stage {
+			t.Fatalf("Version = %+v, %v; want %+v", got, err, v)
+		}
+		if _, err := l.Version(ctx, v.ReportID, 2); breach.ErrorCode(err) != breach.NotFound {
+			t.Fatalf("unknown version: %v, want not_found", err)
+		}
+		if err := l.MarkAlerted(ctx, v.ReportID, 2, received); err == nil {
+			t.Fatal("MarkAlerted of an unknown version succeeded")
+		}
+	})
+}

@@ -11,12 +11,13 @@ import (
 	"github.com/breach-intake/intake/internal/breach"
 )
 
-// Store is an in-memory breach.Store.
+// Store is an in-memory breach.Store and breach.Ledger.
 type Store struct {
 	mu       sync.Mutex
 	orgs     map[breach.OrgID]breach.Organisation
 	versions map[breach.ReportID][]breach.Version
 	idem     map[breach.IdempotencyKey]breach.IdempotencyRecord
+	alerted  map[breach.VersionRef]time.Time
 }
 
 // NewStore is an empty store with the given organisations provisioned.
@@ -25,6 +26,7 @@ func NewStore(orgs ...breach.Organisation) *Store {
 		orgs:     map[breach.OrgID]breach.Organisation{},
 		versions: map[breach.ReportID][]breach.Version{},
 		idem:     map[breach.IdempotencyKey]breach.IdempotencyRecord{},
+		alerted:  map[breach.VersionRef]time.Time{},
 	}
 	for _, o := range orgs {
 		s.orgs[o.ID] = o
@@ -76,4 +78,58 @@ func (s *Store) Versions(id breach.ReportID) []breach.Version {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.versions[id])
+}
+
+func (s *Store) Alerted(_ context.Context, id breach.ReportID, n int) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.alerted[breach.VersionRef{ReportID: id, Number: n}]
+	return ok, nil
+}
+
+func (s *Store) MarkAlerted(_ context.Context, id breach.ReportID, n int, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.version(id, n); !ok {
+		return breach.Errorf(breach.NotFound, "no version %d of %s", n, id)
+	}
+	s.alerted[breach.VersionRef{ReportID: id, Number: n}] = at
+	return nil
+}
+
+func (s *Store) Pending(_ context.Context, before time.Time, limit int) ([]breach.VersionRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var pending []breach.Version
+	for _, vs := range s.versions {
+		for _, v := range vs {
+			if _, done := s.alerted[breach.VersionRef{ReportID: v.ReportID, Number: v.Number}]; !done && v.ReceivedAt.Before(before) {
+				pending = append(pending, v)
+			}
+		}
+	}
+	slices.SortFunc(pending, func(a, b breach.Version) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	refs := make([]breach.VersionRef, 0, min(limit, len(pending)))
+	for _, v := range pending[:min(limit, len(pending))] {
+		refs = append(refs, breach.VersionRef{ReportID: v.ReportID, Number: v.Number})
+	}
+	return refs, nil
+}
+
+func (s *Store) Version(_ context.Context, id breach.ReportID, n int) (breach.Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.version(id, n)
+	if !ok {
+		return breach.Version{}, breach.Errorf(breach.NotFound, "no version %d of %s", n, id)
+	}
+	return v, nil
+}
+
+func (s *Store) version(id breach.ReportID, n int) (breach.Version, bool) {
+	i := slices.IndexFunc(s.versions[id], func(v breach.Version) bool { return v.Number == n })
+	if i < 0 {
+		return breach.Version{}, false
+	}
+	return s.versions[id][i], true
 }
