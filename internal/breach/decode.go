@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -19,16 +20,45 @@ const (
 )
 
 // decodeStrict decodes body into v, rejecting duplicate names, unknown or case-variant names,
-// trailing data, invalid UTF-8, nesting deeper than 16 and arrays longer than 100 items.
-// A value of the wrong JSON type is a field error (rule `type`) at its path.
-func decodeStrict(body []byte, v any) error {
+// trailing data, invalid UTF-8, nesting deeper than 16 and arrays longer than 100 items
+// (invalid_json). A value of the wrong JSON type does not stop decoding: it is skipped and
+// returned as a field error (rule `type`), so that validation can report every failing field.
+func decodeStrict(body []byte, v any) (typeErrors []FieldError, err error) {
 	if err := checkShape(body); err != nil {
-		return err
+		return nil, err
 	}
-	err := json.Unmarshal(body, v, json.RejectUnknownMembers(true))
-	if err == nil {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, Errorf(InvalidJSON, "the body must be a JSON object")
+	}
+	err = json.Unmarshal(body, v, json.RejectUnknownMembers(true))
+	var sem *json.SemanticError
+	switch {
+	case err == nil:
+		return nil, nil
+	case !errors.As(err, &sem) || errors.Is(sem.Err, json.ErrUnknownName):
+		return nil, decodeError(err)
+	}
+	// A value of the wrong type stopped the decoder. Decode again from scratch, skipping and
+	// collecting every such value: only bad requests pay for the per-value hook.
+	reflect.ValueOf(v).Elem().SetZero()
+	wrongType := json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v any) error {
+		if _, custom := v.(json.UnmarshalerFrom); custom || fits(dec.PeekKind(), reflect.TypeOf(v).Elem()) {
+			return errors.ErrUnsupported // decode as usual
+		}
+		if err := dec.SkipValue(); err != nil {
+			return err
+		}
+		typeErrors = append(typeErrors, FieldError{Field: jsonPath(string(dec.StackPointer())), Rule: RuleType})
 		return nil
+	})
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true), json.WithUnmarshalers(wrongType)); err != nil {
+		return nil, decodeError(err)
 	}
+	return typeErrors, nil
+}
+
+// decodeError words a decoding failure for the client: the library's text names Go types.
+func decodeError(err error) error {
 	var syn *jsontext.SyntacticError
 	var sem *json.SemanticError
 	switch {
@@ -36,13 +66,28 @@ func decodeStrict(body []byte, v any) error {
 		return Errorf(InvalidJSON, "%s at byte offset %d", syntaxProblem(syn.Err), syn.ByteOffset)
 	case errors.As(err, &sem) && errors.Is(sem.Err, json.ErrUnknownName):
 		return Errorf(InvalidJSON, "unknown field %q", jsonPath(string(sem.JSONPointer)))
-	case errors.As(err, &sem) && sem.JSONPointer != "":
-		return invalid([]FieldError{{Field: jsonPath(string(sem.JSONPointer)), Rule: RuleType}})
-	case errors.As(err, &sem):
-		return Errorf(InvalidJSON, "the body must be a JSON object")
 	default:
-		return Errorf(InvalidJSON, "the body is not valid JSON")
+		return Errorf(InvalidJSON, "the body is not valid JSON for a report")
 	}
+}
+
+// fits says whether a JSON value of kind k can decode into a Go value of type t (null fits
+// anything: it leaves the value absent; an optional value is a pointer to what it holds).
+func fits(k jsontext.Kind, t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return k == '"' || k == 'n'
+	case reflect.Bool:
+		return k == 't' || k == 'f' || k == 'n'
+	case reflect.Slice:
+		return k == '[' || k == 'n'
+	case reflect.Struct:
+		return k == '{' || k == 'n'
+	}
+	return true
 }
 
 // syntaxProblem names a syntax error in words of our own: the library's text names Go types.
@@ -111,12 +156,15 @@ func checkShape(body []byte) error {
 	return nil
 }
 
+// pointerUnescaper undoes a JSON pointer's escapes (RFC 6901). It holds no mutable state.
+var pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+
 // jsonPath turns a JSON pointer (/data/data_categories/2) into our field path
 // (data.data_categories[2]).
 func jsonPath(pointer string) string {
 	var b strings.Builder
 	for seg := range strings.SplitSeq(strings.TrimPrefix(pointer, "/"), "/") {
-		seg = strings.NewReplacer("~1", "/", "~0", "~").Replace(seg)
+		seg = pointerUnescaper.Replace(seg)
 		if _, err := strconv.Atoi(seg); err == nil {
 			fmt.Fprintf(&b, "[%s]", seg)
 			continue

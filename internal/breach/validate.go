@@ -29,13 +29,27 @@ func NewParser() *Parser { return &Parser{} }
 // or an *Error listing every failing field (code invalid_json or validation_failed).
 func (p *Parser) Parse(body []byte, org Organisation, now time.Time) (*Report, error) {
 	var r Report
-	if err := decodeStrict(body, &r); err != nil {
+	typeErrors, err := decodeStrict(body, &r)
+	if err != nil {
 		return nil, err
 	}
-	if fields := check(&r, org, now); len(fields) > 0 {
+	fields := typeErrors
+	for _, f := range check(&r, org, now) {
+		// A value of the wrong type was skipped: it is not also "missing", nor are its fields.
+		if !slices.ContainsFunc(typeErrors, func(t FieldError) bool { return within(f.Field, t.Field) }) {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) > 0 {
 		return nil, invalid(fields)
 	}
 	return &r, nil
+}
+
+// within says whether path is at or below parent.
+func within(path, parent string) bool {
+	rest, ok := strings.CutPrefix(path, parent)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
 }
 
 // fieldChecks collects failing fields in document order.
