@@ -95,9 +95,6 @@ func createOrganisationKey(ctx context.Context, store *dynamo.Store, org breach.
 	if org.LegalName == "" {
 		return "", errors.New("keys create: --name is required with --org")
 	}
-	if org.SIREN != "" && !breach.ValidSIREN(org.SIREN) {
-		return "", fmt.Errorf("keys create: %q is not a SIREN (9 digits with a valid Luhn check digit)", org.SIREN)
-	}
 	created, err := store.PutOrganisation(ctx, org, now)
 	if err != nil {
 		return "", err

@@ -16,11 +16,8 @@ import (
 // Handler is what a Lambda function behind the HTTP API runs.
 type Handler func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// Routes of the submit-report function.
-const (
-	routeSubmit = "POST /v1/reports"
-	routeHealth = "GET /v1/health"
-)
+// routeHealth is the route of the health check, which the submit-report function also serves.
+const routeHealth = "GET /v1/health"
 
 // SubmitReport serves the submit-report function's routes: POST /v1/reports and GET /v1/health.
 // It never returns an error to the runtime: every failure is an HTTP answer.
@@ -30,7 +27,7 @@ func SubmitReport(in *breach.Intake, log zerolog.Logger) Handler {
 		switch req.RouteKey {
 		case routeHealth:
 			return rawResponse(http.StatusOK, []byte(`{"status":"ok"}`)), nil
-		case routeSubmit:
+		case breach.RouteSubmit:
 			org := authorizerContext(req, "org_id")
 			l := log.With().Str("request_id", requestID).Str("org_id", org).Str("route", req.RouteKey).Logger()
 			return submit(ctx, in, req, breach.OrgID(org), l), nil

@@ -2,8 +2,8 @@ package breach
 
 import "strings"
 
-// countryCodes is ISO 3166-1 alpha-2 (the officially assigned codes), as go-playground/validator
-// v10.30.6 lists them.
+// countryCodes are the ISO 3166-1 alpha-2 officially assigned codes, plus XK (Kosovo, a
+// user-assigned code the EU uses), as go-playground/validator v10.30.6 lists them.
 var countryCodes = strings.Fields(`
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
 BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -67,11 +69,7 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 
 	aware := r.Incident.AwareAt.T
 	covered := FirstCoverage(r.Regimes, aware, now)
-	firstStages := make([]Stage, 0, len(covered))
-	for stage := range covered {
-		firstStages = append(firstStages, stage)
-	}
-	late := IsLate(r.Regimes, aware, covered, firstStages, now)
+	late := IsLate(r.Regimes, aware, covered, slices.Collect(maps.Keys(covered)), now)
 	if late && strings.TrimSpace(r.LateReason) == "" {
 		// A retried request must replay its first answer even once the deadline has passed.
 		prior, err := in.store.Idempotency(ctx, key, now)

@@ -128,6 +128,8 @@ func (c *Count) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		*c = Count{}
 	case err == nil:
 		*c = Count{N: n, state: valid}
+	case isIntegerLiteral(v) && v[0] == '-':
+		*c = Count{N: -1, state: valid} // beyond int64, below zero: rule min
 	case isIntegerLiteral(v):
 		// Syntactically an integer but beyond int64: a count that is too large, not a wrong type.
 		*c = Count{N: maxCount + 1, state: valid}

@@ -83,7 +83,7 @@ func (c *fieldChecks) oneOf(path, s string, words []string) {
 
 // list checks a list of unique items, each accepted by ok (or failing with rule), and non-empty
 // when required.
-func (c *fieldChecks) list(path string, items []string, required bool, ok func(string) bool, rule Rule) {
+func list[S ~string](c *fieldChecks, path string, items []S, required bool, ok func(S) bool, rule Rule) {
 	if len(items) == 0 {
 		if required {
 			c.fail(path, RuleRequired)
@@ -103,21 +103,27 @@ func (c *fieldChecks) list(path string, items []string, required bool, ok func(s
 	}
 }
 
-func (c *fieldChecks) siren(path, s string) {
+// siren checks an optional SIREN and reports whether it is absent or well formed.
+func (c *fieldChecks) siren(path, s string) bool {
 	switch {
 	case s == "":
 	case len(s) != 9 || strings.Trim(s, "0123456789") != "":
 		c.fail(path, RuleFormat)
+		return false
 	case !luhn(s):
 		c.fail(path, RuleLuhn)
+		return false
 	}
+	return true
 }
 
-func oneOf(words []string) func(string) bool {
-	return func(s string) bool { return slices.Contains(words, s) }
+// in is a membership test for list items.
+func in[S ~string](words []S) func(S) bool {
+	return func(s S) bool { return slices.Contains(words, s) }
 }
 
-func isCountry(s string) bool { return slices.Contains(countryCodes, s) }
+// IsCountry reports whether s is an ISO 3166-1 alpha-2 code.
+func IsCountry(s string) bool { return slices.Contains(countryCodes, s) }
 
 // isEmail accepts a bare addr-spec (RFC 5322), not a display name with an address.
 func isEmail(s string) bool {
@@ -128,11 +134,7 @@ func isEmail(s string) bool {
 // check returns every failing field of r, in document order.
 func check(r *Report, org Organisation, now time.Time) []FieldError {
 	var c fieldChecks
-	names := make([]string, len(r.Regimes))
-	for i, g := range r.Regimes {
-		names[i] = string(g)
-	}
-	c.list("regimes", names, true, func(s string) bool { return slices.Contains(regimes, Regime(s)) }, RuleEnum)
+	list(&c, "regimes", r.Regimes, true, in(regimes), RuleEnum)
 
 	c.required("reporter.name", r.Reporter.Name)
 	c.text("reporter.role", r.Reporter.Role)
@@ -143,12 +145,11 @@ func check(r *Report, org Organisation, now time.Time) []FieldError {
 
 	o := &r.Organisation
 	c.required("organisation.legal_name", o.LegalName)
-	c.siren("organisation.siren", o.SIREN)
-	if org.SIREN != "" && o.SIREN != "" && o.SIREN != org.SIREN {
+	if c.siren("organisation.siren", o.SIREN) && org.SIREN != "" && o.SIREN != "" && o.SIREN != org.SIREN {
 		c.fail("organisation.siren", RuleMismatch)
 	}
 	c.oneOf("organisation.sector", o.Sector, sectors)
-	if c.required("organisation.country", o.Country) && !isCountry(o.Country) {
+	if c.required("organisation.country", o.Country) && !IsCountry(o.Country) {
 		c.fail("organisation.country", RuleFormat)
 	}
 	c.oneOf("organisation.role", o.Role, organisationRoles)
@@ -161,19 +162,19 @@ func check(r *Report, org Organisation, now time.Time) []FieldError {
 	c.required("incident.title", inc.Title)
 	c.required("incident.description", inc.Description)
 	c = append(c, checkTimes(inc, now)...)
-	c.list("incident.breach_types", inc.BreachTypes, true, oneOf(breachTypes), RuleEnum)
+	list(&c, "incident.breach_types", inc.BreachTypes, true, in(breachTypes), RuleEnum)
 	c.oneOf("incident.cause", inc.Cause, causes)
 	if inc.CrossBorder != nil && *inc.CrossBorder && len(inc.MemberStates) == 0 {
 		c.fail("incident.member_states", RuleRequiredIf)
 	}
-	c.list("incident.member_states", inc.MemberStates, false, isCountry, RuleFormat)
+	list(&c, "incident.member_states", inc.MemberStates, false, IsCountry, RuleFormat)
 
 	d := &r.Data
 	c = append(c, checkCount("data.subjects_affected", d.SubjectsAffected, true)...)
 	c.oneOf("data.subjects_estimate", d.SubjectsEstimate, subjectEstimates)
 	c = append(c, checkCount("data.records_affected", d.RecordsAffected, false)...)
-	c.list("data.subject_categories", d.SubjectCategories, false, oneOf(subjectCategories), RuleEnum)
-	c.list("data.data_categories", d.DataCategories, true, oneOf(dataCategories), RuleEnum)
+	list(&c, "data.subject_categories", d.SubjectCategories, false, in(subjectCategories), RuleEnum)
+	list(&c, "data.data_categories", d.DataCategories, true, in(dataCategories), RuleEnum)
 
 	c.text("consequences", r.Consequences)
 	c.required("measures.taken", r.Measures.Taken)

@@ -113,6 +113,7 @@ var fieldCases = []fieldCase{
 	{"subjects negative", map[string]any{"data.subjects_affected": -1}, []breach.FieldError{fe("data.subjects_affected", "min")}},
 	{"subjects over 10^10", map[string]any{"data.subjects_affected": raw("10000000001")}, []breach.FieldError{fe("data.subjects_affected", "max")}},
 	{"subjects beyond int64", map[string]any{"data.subjects_affected": raw("99999999999999999999999")}, []breach.FieldError{fe("data.subjects_affected", "max")}},
+	{"subjects below int64", map[string]any{"data.subjects_affected": raw("-99999999999999999999999")}, []breach.FieldError{fe("data.subjects_affected", "min")}},
 	{"subjects missing", map[string]any{"data.subjects_affected": deleteField}, []breach.FieldError{fe("data.subjects_affected", "required")}},
 	{"subjects null", map[string]any{"data.subjects_affected": nil}, []breach.FieldError{fe("data.subjects_affected", "required")}},
 	{"records as a string", map[string]any{"data.records_affected": "5"}, []breach.FieldError{fe("data.records_affected", "type")}},
@@ -188,6 +189,7 @@ func TestParseChecksSIRENAgainstTheProvisionedOrganisation(t *testing.T) {
 		{"same SIREN", "552100554", nil},
 		{"no SIREN in the body", deleteField, nil},
 		{"another organisation's SIREN", "732829320", []breach.FieldError{fe("organisation.siren", "mismatch")}},
+		{"a malformed SIREN is only malformed", "12345678x", []breach.FieldError{fe("organisation.siren", "format")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := p.Parse(mutate(t, base, map[string]any{"organisation.siren": tc.siren}), provisioned, exampleTime)

@@ -228,26 +228,15 @@ func validOrganisation(o breach.Organisation) error {
 	if strings.TrimSpace(o.LegalName) == "" {
 		bad = append(bad, "empty legal name")
 	}
-	if o.SIREN != "" && !digits(o.SIREN, 9) {
-		bad = append(bad, "SIREN is not 9 digits")
+	// The same rules as a report's: an organisation provisioned here can always report.
+	if o.SIREN != "" && !breach.ValidSIREN(o.SIREN) {
+		bad = append(bad, "SIREN is not 9 digits with a valid Luhn check digit")
 	}
-	if len(o.Country) != 2 || !('A' <= o.Country[0] && o.Country[0] <= 'Z' && 'A' <= o.Country[1] && o.Country[1] <= 'Z') {
+	if !breach.IsCountry(o.Country) {
 		bad = append(bad, "country is not an ISO 3166-1 alpha-2 code")
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("invalid organisation: %s", strings.Join(bad, "; "))
 	}
 	return nil
-}
-
-func digits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

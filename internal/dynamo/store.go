@@ -116,6 +116,14 @@ func idempotencyKey(k breach.IdempotencyKey) map[string]types.AttributeValue {
 
 func epoch(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
+// expiryEpoch is an expiry in whole seconds, rounded up: a record lives at least its full time.
+func expiryEpoch(t time.Time) int64 {
+	if t.Equal(t.Truncate(time.Second)) {
+		return t.Unix()
+	}
+	return t.Unix() + 1
+}
+
 // Idempotency implements breach.Store. The read is strongly consistent: a retry may follow its
 // first request within milliseconds.
 func (s *Store) Idempotency(ctx context.Context, key breach.IdempotencyKey, now time.Time) (*breach.IdempotencyRecord, error) {
@@ -160,7 +168,7 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	idem, err := attributevalue.MarshalMap(idempotencyItem{
 		PK: idempotencyPK(rec.Key), SK: "IDEM", ItemType: itemIdempotency,
 		OrgID: string(rec.Key.Org), Route: rec.Key.Route, ReportID: string(rec.Key.ReportID), Key: rec.Key.Key,
-		RequestSHA256: rec.RequestSHA256, Receipt: rec.Receipt, ExpiresAt: rec.ExpiresAt.Unix(),
+		RequestSHA256: rec.RequestSHA256, Receipt: rec.Receipt, ExpiresAt: expiryEpoch(rec.ExpiresAt),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode idempotency record: %w", err)
@@ -173,7 +181,9 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	if err != nil {
 		return nil, fmt.Errorf("encode fan-out marker: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	// The order of the items is the order of the cancellation reasons.
+	const versionAt, idempotencyAt = 0, 1
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: aws.String(s.table), Item: version,
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
@@ -189,7 +199,20 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 			TableName: aws.String(s.table), Item: fanout,
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		}},
-	}})
+	}
+	for attempt := range conflictRetries {
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if !isTransactionConflict(err) {
+			break
+		}
+		// Another transaction on the same items (a concurrent retry of this request) is in
+		// flight: once it is done, this one replays it.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
 	var canceled *types.TransactionCanceledException
 	if !errors.As(err, &canceled) {
 		if err != nil {
@@ -198,9 +221,9 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 		return nil, nil
 	}
 	reasons := canceled.CancellationReasons
-	if len(reasons) == 3 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+	if len(reasons) == len(items) && aws.ToString(reasons[idempotencyAt].Code) == "ConditionalCheckFailed" {
 		// A live record for the key: replay (or refuse) it, whatever happened to the version.
-		prior, err := liveRecord(reasons[1].Item, rec.Key, now)
+		prior, err := liveRecord(reasons[idempotencyAt].Item, rec.Key, now)
 		if err == nil && prior == nil { // the table did not return the item: read it
 			prior, err = s.Idempotency(ctx, rec.Key, now)
 		}
@@ -209,7 +232,7 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 		}
 		return prior, err
 	}
-	if len(reasons) == 3 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+	if len(reasons) == len(items) && aws.ToString(reasons[versionAt].Code) == "ConditionalCheckFailed" {
 		return nil, breach.Errorf(breach.VersionConflict, "version %d of report %s already exists", v.Number, v.ReportID)
 	}
 	return nil, fmt.Errorf("save version: %w", err)
@@ -305,4 +328,20 @@ func VersionFromItem(item map[string]types.AttributeValue) (breach.Version, erro
 	return breach.Version{OrgID: breach.OrgID(it.OrgID), ReportID: breach.ReportID(it.ReportID), Number: it.Version,
 		Stage: breach.Stage(it.Stage), ReceivedAt: received, Severity: breach.Severity(it.Severity), Late: it.Late,
 		Document: it.Document, SHA256: it.SHA256}, nil
+}
+
+// conflictRetries bounds the attempts of a transaction that meets another on the same items.
+const conflictRetries = 3
+
+func isTransactionConflict(err error) bool {
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) {
+		return false
+	}
+	for _, r := range canceled.CancellationReasons {
+		if aws.ToString(r.Code) == "TransactionConflict" {
+			return true
+		}
+	}
+	return false
 }

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/breach/breachtest"
@@ -44,4 +47,44 @@ func TestLedgerContract(t *testing.T) {
 		}
 		return s, s
 	})
+}
+
+// TestSaveVersionRetriesATransactionConflict: DynamoDB cancels a transaction that meets another
+// on the same items (two retries of one request in flight) with TransactionConflict; the store
+// tries again rather than answering 500.
+func TestSaveVersionRetriesATransactionConflict(t *testing.T) {
+	conflicts := 2
+	cfg := localtest.Config(t, localtest.Moto(t))
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("conflict",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if _, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok && conflicts > 0 {
+						conflicts--
+						code := func(c string) types.CancellationReason { return types.CancellationReason{Code: aws.String(c)} }
+						return middleware.InitializeOutput{}, middleware.Metadata{}, &types.TransactionCanceledException{
+							Message:             aws.String("Transaction cancelled"),
+							CancellationReasons: []types.CancellationReason{code("None"), code("TransactionConflict"), code("None")},
+						}
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
+	})
+	createTable(t, db, "conflict")
+	s := dynamo.New(db, "conflict")
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	v := breach.Version{OrgID: "org", ReportID: "01JAAAAAAAAAAAAAAAAAAAAAE1", Number: 1, Stage: breach.StageInitial,
+		ReceivedAt: now, Severity: breach.Low, Document: []byte(`{}`), SHA256: "00"}
+	rec := breach.IdempotencyRecord{Key: breach.IdempotencyKey{Org: "org", Route: breach.RouteSubmit, Key: "k"},
+		RequestSHA256: "aa", Receipt: []byte(`{}`), ExpiresAt: now.Add(breach.IdempotencyTTL)}
+	if prior, err := s.SaveVersion(context.Background(), v, rec, now); err != nil || prior != nil {
+		t.Fatalf("SaveVersion = %v, %v; want it stored after the conflicts", prior, err)
+	}
+	if conflicts != 0 {
+		t.Fatalf("%d conflicts not met", conflicts)
+	}
+	if got, err := s.Version(context.Background(), v.ReportID, 1); err != nil || got.SHA256 != "00" {
+		t.Fatalf("stored version: %+v, %v", got, err)
+	}
 }
