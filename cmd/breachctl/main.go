@@ -17,7 +17,8 @@ import (
 const usage = `usage: breachctl <command> [flags]
 
 commands:
-  dev                                     run the whole stack locally (what 'make dev' runs)
+  dev [--addr 127.0.0.1:3000] [--moto-port 4566] [--state .local] [--template template.yaml]
+                                          run the whole stack locally (what 'make dev' runs)
   keys create --org <id> --name <legal name> [--siren <siren>] [--country FR]
                                           provision the organisation if new, print a new key
   keys create --regulator <name>          print a new regulator key
