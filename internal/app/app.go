@@ -1,5 +1,7 @@
 // Package app builds each Lambda function's handler from its environment. functions/*/main.go
 // and the local stack both call it, so the code that runs locally is the code that runs in Lambda.
+// The fan-out functions live in app/fanout, so that the intake's functions do not link (and
+// initialise, at every cold start) the S3 and SNS clients.
 package app
 
 import (
@@ -38,7 +40,8 @@ func Logger(w io.Writer, env Env) (zerolog.Logger, error) {
 	return log.Level(level), nil
 }
 
-func required(env Env, name string) (string, error) {
+// Required reads an environment variable that must be set.
+func Required(env Env, name string) (string, error) {
 	v := env(name)
 	if v == "" {
 		return "", fmt.Errorf("environment variable %s is not set", name)
@@ -57,7 +60,7 @@ type Runtime struct {
 
 // SubmitReport is the submit-report function.
 func SubmitReport(rt Runtime) (apigw.Handler, error) {
-	table, err := required(rt.Env, "TABLE_NAME")
+	table, err := Required(rt.Env, "TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +73,7 @@ type AuthorizerHandler func(context.Context, events.APIGatewayV2CustomAuthorizer
 
 // Authorize is the authorize function, the HTTP API's Lambda authorizer.
 func Authorize(rt Runtime) (AuthorizerHandler, error) {
-	table, err := required(rt.Env, "TABLE_NAME")
+	table, err := Required(rt.Env, "TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
@@ -94,20 +97,4 @@ func Main[H any](build func(Runtime) (H, error)) {
 		log.Fatal().Err(err).Msg("start")
 	}
 	lambda.Start(h)
-}
-
-// Handler builds the function of the template's logical id as a lambda.Handler, for the local
-// stack and `breachctl invoke`.
-func Handler(logicalID string, rt Runtime) (lambda.Handler, error) {
-	switch logicalID {
-	case "SubmitReportFunction":
-		return SubmitReport(rt)
-	case "AuthorizeFunction":
-		h, err := Authorize(rt)
-		if err != nil {
-			return nil, err
-		}
-		return lambda.NewHandler(h), nil
-	}
-	return nil, fmt.Errorf("no function %q in this build", logicalID)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/breach-intake/intake/internal/app"
+	"github.com/breach-intake/intake/internal/app/fanout"
 	"github.com/breach-intake/intake/internal/breach"
 )
 
@@ -57,6 +58,30 @@ func TemplateFunctions(t *Template, names map[string]string, cfg aws.Config, clo
 		if err != nil {
 			return nil, err
 		}
-		return app.Handler(logicalID, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock})
+		return handler(logicalID, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock})
 	}
+}
+
+// handler builds the function of the template's logical id as the lambda.Handler that
+// lambda.Start would run.
+func handler(logicalID string, rt app.Runtime) (lambda.Handler, error) {
+	switch logicalID {
+	case "SubmitReportFunction":
+		return app.SubmitReport(rt)
+	case "AuthorizeFunction":
+		return reflected(app.Authorize(rt))
+	case "ProcessReportFunction":
+		return reflected(fanout.ProcessReport(rt))
+	case "SweepFunction":
+		return reflected(fanout.Sweep(rt))
+	}
+	return nil, fmt.Errorf("no function %q in this build (internal/local/env.go)", logicalID)
+}
+
+// reflected wraps a typed handler the way lambda.Start does.
+func reflected[H any](h H, err error) (lambda.Handler, error) {
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewHandler(h), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -15,6 +16,8 @@ import (
 type Moto struct {
 	cmd      *exec.Cmd
 	endpoint string
+	exited   chan struct{} // closed when the process has ended
+	output   *tailBuffer   // its last output, for the error when it fails to start
 }
 
 // StartMoto runs moto_server on 127.0.0.1 at port (0 picks a free one) and waits until it answers.
@@ -28,15 +31,23 @@ func StartMoto(ctx context.Context, port int) (*Moto, error) {
 		if port, err = freePort(); err != nil {
 			return nil, err
 		}
+	} else if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
+		// Another moto (another make dev?) would answer our readiness check: refuse instead.
+		return nil, fmt.Errorf("port %d is in use (another make dev? to use that endpoint, set AWS_ENDPOINT_URL=http://127.0.0.1:%d): %w", port, port, err)
+	} else {
+		l.Close()
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	// Its own process group, so stopping it also stops any worker it forked.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := &tailBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	m := &Moto{cmd: cmd, endpoint: "http://127.0.0.1:" + strconv.Itoa(port)}
-	if err := waitReady(ctx, m.endpoint, 30*time.Second); err != nil {
+	m := &Moto{cmd: cmd, endpoint: "http://127.0.0.1:" + strconv.Itoa(port), exited: make(chan struct{}), output: out}
+	go func() { _ = cmd.Wait(); close(m.exited) }()
+	if err := m.waitReady(ctx, 30*time.Second); err != nil {
 		m.Stop()
 		return nil, err
 	}
@@ -48,26 +59,21 @@ func (m *Moto) Endpoint() string { return m.endpoint }
 
 // Stop ends the moto_server process group and waits for it.
 func (m *Moto) Stop() {
-	if m.cmd.Process == nil {
-		return
-	}
 	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = m.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-m.exited:
 	case <-time.After(5 * time.Second):
 		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-m.exited
 	}
 }
 
-// waitReady polls moto's management API until it answers or the timeout passes.
-func waitReady(ctx context.Context, endpoint string, timeout time.Duration) error {
+// waitReady polls moto's management API until it answers, failing at once if the process ends.
+func (m *Moto) waitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/moto-api/", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.endpoint+"/moto-api/", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -75,11 +81,36 @@ func waitReady(ctx context.Context, endpoint string, timeout time.Duration) erro
 			}
 		}
 		select {
+		case <-m.exited:
+			return fmt.Errorf("moto_server exited before it was ready:\n%s", m.output)
 		case <-ctx.Done():
-			return fmt.Errorf("local AWS endpoint %s not ready after %s", endpoint, timeout)
+			return fmt.Errorf("moto_server not ready at %s after %s:\n%s", m.endpoint, timeout, m.output)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// tailBuffer keeps the last 4 KiB written to it: moto's start-up output, without growing for as
+// long as the server runs.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - 4096; over > 0 {
+		b.buf = b.buf[over:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
 
 func freePort() (int, error) {
