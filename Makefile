@@ -2,7 +2,9 @@
 # one line here (and its resource, with `Metadata: BuildMethod: makefile`, in template.yaml).
 FUNCTIONS := \
 	AuthorizeFunction=authorize \
-	SubmitReportFunction=submit-report
+	SubmitReportFunction=submit-report \
+	ProcessReportFunction=process-report \
+	SweepFunction=sweep
 
 ids = $(foreach f,$(FUNCTIONS),$(firstword $(subst =, ,$f)))
 pkg = $(patsubst $1=%,%,$(filter $1=%,$(FUNCTIONS)))

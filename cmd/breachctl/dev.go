@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/rs/zerolog"
 
@@ -26,13 +31,15 @@ var demoOrg = breach.Organisation{ID: "demo-org", LegalName: "Organisation de d√
 
 // dev runs the whole stack on this machine until interrupted: moto_server (unless
 // AWS_ENDPOINT_URL names an endpoint), every resource of template.yaml, the HTTP API with the real
-// authorizer and handlers, and a demo organisation whose key it prints with a curl that works.
+// authorizer and handlers, the stream consumers and scheduled functions of the template, a local
+// regulator printing the alerts, and a demo organisation whose key it prints with a curl that works.
 func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dev", stderr)
 	templatePath := fs.String("template", "template.yaml", "the SAM template")
 	addr := fs.String("addr", local.DefaultAPIAddr, "address of the local API")
 	motoPort := fs.Int("moto-port", 4566, "port of the moto_server started when AWS_ENDPOINT_URL is unset")
 	stateDir := fs.String("state", ".local", "where the demo key is written")
+	scheduleEvery := fs.Duration("schedule-every", 0, "run the scheduled functions at this interval (e.g. 1m) instead of their template rate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,7 +97,14 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	fmt.Fprint(stdout, banner(*addr, endpoint, key, keyFile, t.outputs))
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	running, waitBackground, err := t.background(bg, *scheduleEvery, stdout, stderr)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprint(stdout, banner(*addr, endpoint, key, keyFile, t.outputs, running))
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stderr, "stopping")
@@ -102,19 +116,170 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopBackground()
+	waitBackground()
 	return nil
 }
 
+// background starts what Lambda runs without an HTTP request: a stream poller per DynamoDB event
+// of the template, each Schedule event on a ticker, and a local regulator printing the alerts to
+// stdout. It returns one banner line per thing started, and wait, which returns once ctx has
+// ended and all of them stopped.
+func (t *target) background(ctx context.Context, every time.Duration, stdout, stderr io.Writer) (running []row, wait func(), err error) {
+	var wg sync.WaitGroup
+	var stops []func()
+	wait = func() {
+		wg.Wait()
+		for _, stop := range stops {
+			stop()
+		}
+	}
+	log := zerolog.New(stderr).With().Timestamp().Logger()
+
+	sources, err := t.tmpl.StreamSources()
+	if err != nil {
+		return nil, wait, err
+	}
+	for _, src := range sources {
+		p, err := t.poller(ctx, src, stderr, log)
+		if err != nil {
+			return nil, wait, err
+		}
+		wg.Go(func() { _ = p.Run(ctx) }) // Run logs its errors and ends only with ctx
+		dest := "none"
+		if src.OnFailureDestination != "" {
+			dest = src.OnFailureDestination
+		}
+		running = append(running, row{"stream consumer", fmt.Sprintf("%s reads the %s stream (batch %d, %d retries, on failure: %s)",
+			src.Function, src.Table, src.BatchSize, src.MaximumRetryAttempts, dest)})
+	}
+
+	schedules, err := t.tmpl.Schedules()
+	if err != nil {
+		return nil, wait, err
+	}
+	for _, s := range schedules {
+		interval := every
+		if interval <= 0 {
+			if interval, err = rate(s.Expression); err != nil {
+				return nil, wait, fmt.Errorf("%s: %w (use --schedule-every)", s.Function, err)
+			}
+		}
+		fn, err := t.function(s.Function, stderr)
+		if err != nil {
+			return nil, wait, err
+		}
+		slog := log.With().Str("component", "scheduler").Str("function", s.Function).Logger()
+		wg.Go(func() {
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-tick.C:
+					if _, err := fn.Invoke(ctx, scheduledEvent(s.Function, t.cfg.Region, now)); err != nil && ctx.Err() == nil {
+						slog.Error().Err(err).Msg("scheduled run failed")
+					}
+				}
+			}
+		})
+		running = append(running, row{"schedule", fmt.Sprintf("%s every %s (%s)", s.Function, interval, s.Expression)})
+	}
+
+	if topic := t.outputs["AlertTopicArn"]; topic != "" {
+		stop, err := local.SubscribeAlertPrinter(ctx, t.cfg, topic, stdout)
+		if err != nil {
+			return nil, wait, err
+		}
+		stops = append(stops, stop)
+		running = append(running, row{"alerts", "printed below as they arrive, one line each (queue " + local.RegulatorQueue + ")"})
+	}
+	return running, wait, nil
+}
+
+// poller builds the local event source mapping of a stream event: the stream is the table's
+// latest, the on-failure queue the Ref of its destination.
+func (t *target) poller(ctx context.Context, src local.StreamSource, stderr io.Writer, log zerolog.Logger) (*local.Poller, error) {
+	table := t.names[src.Table]
+	d, err := dynamodb.NewFromConfig(t.cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: describe table %s: %w", src.Function, table, err)
+	}
+	streamArn := aws.ToString(d.Table.LatestStreamArn)
+	if streamArn == "" {
+		return nil, fmt.Errorf("%s: table %s has no stream", src.Function, table)
+	}
+	var dlqURL string
+	if src.OnFailureDestination != "" {
+		if dlqURL = t.names[src.OnFailureDestination]; dlqURL == "" {
+			return nil, fmt.Errorf("%s: on-failure queue %s has no URL", src.Function, src.OnFailureDestination)
+		}
+	}
+	fn, err := t.function(src.Function, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return local.NewPoller(t.cfg, src, table, streamArn, dlqURL, fn, log, time.Now)
+}
+
+// rate reads a schedule's rate(N unit) expression. cron(‚Ä¶) has no fixed interval: it needs
+// --schedule-every locally.
+func rate(expr string) (time.Duration, error) {
+	inner, ok := strings.CutPrefix(expr, "rate(")
+	if inner, ok = strings.CutSuffix(inner, ")"); !ok {
+		return 0, fmt.Errorf("schedule %q has no fixed rate", expr)
+	}
+	n, unit, _ := strings.Cut(strings.TrimSpace(inner), " ")
+	v, err := strconv.Atoi(n)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("schedule %q: %q is not a positive number", expr, n)
+	}
+	units := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}
+	d, ok := units[unit]
+	if !ok {
+		return 0, fmt.Errorf("schedule %q: unknown unit %q", expr, unit)
+	}
+	return time.Duration(v) * d, nil
+}
+
+// scheduledEvent is the event EventBridge sends a function on its schedule.
+func scheduledEvent(function, region string, now time.Time) []byte {
+	b, _ := json.Marshal(events.EventBridgeEvent{
+		Version:    "0",
+		ID:         fmt.Sprintf("local-%d", now.UnixNano()),
+		DetailType: "Scheduled Event",
+		Source:     "aws.events",
+		AccountID:  local.AccountID,
+		Time:       now.UTC().Truncate(time.Second),
+		Region:     region,
+		Resources:  []string{"arn:aws:events:" + region + ":" + local.AccountID + ":rule/" + local.StackName + "-" + function + "Schedule"},
+		Detail:     json.RawMessage(`{}`),
+	})
+	return b
+}
+
+// row is one line of the banner.
+type row struct{ label, value string }
+
 // banner tells what runs where, and gives a curl that works when pasted.
-func banner(addr, endpoint, key, keyFile string, outputs map[string]string) string {
+func banner(addr, endpoint, key, keyFile string, outputs map[string]string, running []row) string {
+	rows := []row{
+		{"API", "http://" + addr + "/v1/..."},
+		{"AWS endpoint", endpoint + " (region " + local.Region + ", credentials test/test)"},
+	}
+	for _, name := range []string{"ReportsTableName", "ArchiveBucketName", "AlertTopicArn", "DeadLetterQueueUrl"} {
+		if outputs[name] != "" {
+			rows = append(rows, row{name, outputs[name]})
+		}
+	}
+	rows = append(append(rows, running...), row{"demo org", fmt.Sprintf("%s (key saved in %s)", demoOrg.ID, keyFile)})
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nbreach-report intake running locally\n")
-	fmt.Fprintf(&b, "  API              http://%s/v1/...\n", addr)
-	fmt.Fprintf(&b, "  AWS endpoint     %s (region %s, credentials test/test)\n", endpoint, local.Region)
-	for _, name := range []string{"ReportsTableName"} {
-		fmt.Fprintf(&b, "  %-16s %s\n", name, outputs[name])
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-18s %s\n", r.label, r.value)
 	}
-	fmt.Fprintf(&b, "  demo org         %s (key saved in %s)\n\n", demoOrg.ID, keyFile)
+	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "export BREACH_KEY=%s\n\n", key)
 	fmt.Fprintf(&b, "Submit a report:\n\n%s\n", DemoCurl("http://"+addr, "$BREACH_KEY"))
 	fmt.Fprintf(&b, "Ctrl-C stops everything this command started.\n")

@@ -1,6 +1,7 @@
 // Command breachctl is the operator and developer CLI of the intake: the local stack (dev), API
-// keys, stack outputs and in-process function invocation. Every command talks to the local stack
-// that `make dev` runs unless --stack names a deployed CloudFormation stack.
+// keys, stack outputs, in-process function invocation and the redrive of stream failures. Every
+// command talks to the local stack that `make dev` runs unless --stack names a deployed
+// CloudFormation stack.
 package main
 
 import (
@@ -26,6 +27,9 @@ commands:
   outputs                                 print the stack's Outputs as one JSON object
   invoke <FunctionLogicalId> --event <file.json>
                                           run one function's handler in-process, print its response
+  redrive                                 process again the records the on-failure queue names
+                                          (the sweep when the stream no longer has them); fails
+                                          if any message stays in the queue
 
 Every command but dev takes --stack <name> to work on a deployed stack with the ambient AWS
 credentials; without it, the local stack (endpoint http://127.0.0.1:4566 or AWS_ENDPOINT_URL).
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return outputs(ctx, rest, stdout, stderr)
 	case "invoke":
 		return invoke(ctx, rest, stdout, stderr)
+	case "redrive":
+		return redrive(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

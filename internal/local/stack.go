@@ -23,12 +23,25 @@ func Config(endpoint string) aws.Config {
 }
 
 // PhysicalNames are the names CreateResources gives the template's resources (what their Ref
-// returns), without creating anything.
+// returns), without creating anything. A KMS key's id is chosen by the endpoint when the key is
+// created: here a key is named by its alias in the template, which KMS, S3 and DynamoDB accept
+// wherever a key id goes (and !GetAtt Key.Arn resolves to the alias ARN).
 func PhysicalNames(t *Template, stack string) map[string]string {
+	params := map[string]string{"AWS::StackName": stack}
 	names := map[string]string{}
 	for id, r := range t.Resources {
-		if !skipped(r.Type) {
-			names[id] = physicalName(stack, id)
+		if r.Condition != "" {
+			if holds, err := t.Condition(r.Condition, params); err != nil || !holds {
+				continue
+			}
+		}
+		ref, ok := localRef(t, stack, id)
+		if !ok {
+			continue
+		}
+		names[id] = ref
+		if target := str(mapping(r.Properties["TargetKeyId"])["Ref"]); r.Type == "AWS::KMS::Alias" && target != "" {
+			names[target] = ref
 		}
 	}
 	return names

@@ -4,11 +4,14 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"gopkg.in/yaml.v3"
 )
 
@@ -25,6 +28,7 @@ const (
 // are turned into their long form ({"Ref": …}, {"Fn::Sub": …}), so nothing else sees YAML tags.
 type Template struct {
 	Parameters map[string]Parameter
+	Conditions map[string]any
 	Globals    map[string]any
 	Resources  map[string]Resource
 	Outputs    map[string]Output
@@ -38,6 +42,7 @@ type Parameter struct {
 
 type Resource struct {
 	Type       string
+	Condition  string // name of the Condition that decides whether the resource exists, if any
 	Properties map[string]any
 	Metadata   map[string]any
 }
@@ -79,6 +84,7 @@ func ParseTemplate(b []byte) (*Template, error) {
 	}
 	t := &Template{
 		Parameters: map[string]Parameter{},
+		Conditions: mapping(top["Conditions"]),
 		Globals:    mapping(top["Globals"]),
 		Resources:  map[string]Resource{},
 		Outputs:    map[string]Output{},
@@ -93,7 +99,12 @@ func ParseTemplate(b []byte) (*Template, error) {
 		if str(r["Type"]) == "" {
 			return nil, fmt.Errorf("resource %s has no Type", id)
 		}
-		t.Resources[id] = Resource{Type: str(r["Type"]), Properties: mapping(r["Properties"]), Metadata: mapping(r["Metadata"])}
+		t.Resources[id] = Resource{
+			Type:       str(r["Type"]),
+			Condition:  str(r["Condition"]),
+			Properties: mapping(r["Properties"]),
+			Metadata:   mapping(r["Metadata"]),
+		}
 	}
 	for name, o := range mapping(top["Outputs"]) {
 		o := mapping(o)
@@ -314,7 +325,7 @@ func (t *Template) DefaultAuthorizer() (Authorizer, error) {
 	}, nil
 }
 
-// Resolve computes the string value of v: a literal, Ref, Fn::Sub, Fn::GetAtt or Fn::Join.
+// Resolve computes the string value of v: a literal, Ref, Fn::Sub, Fn::GetAtt, Fn::Join or Fn::If.
 // names maps a resource's LogicalId to what its Ref returns (a table's name, a key's id…); params
 // holds parameter values, overriding defaults and the local pseudo parameters (pass
 // "AWS::StackName" there). Anything it cannot know is an error, never a guess.
@@ -336,6 +347,16 @@ func (t *Template) Resolve(v any, names, params map[string]string) (string, erro
 		}
 		if sub, ok := v["Fn::Sub"]; ok {
 			return t.sub(sub, names, params)
+		}
+		if args, ok := v["Fn::If"].([]any); ok && len(args) == 3 {
+			holds, err := t.Condition(str(args[0]), params)
+			if err != nil {
+				return "", err
+			}
+			if holds {
+				return t.Resolve(args[1], names, params)
+			}
+			return t.Resolve(args[2], names, params)
 		}
 		if args, ok := v["Fn::Join"].([]any); ok && len(args) == 2 {
 			items, _ := args[1].([]any)
@@ -399,6 +420,11 @@ func (t *Template) getAtt(id, attr string, names, params map[string]string) (str
 	case "AWS::DynamoDB::Table.Arn":
 		return arn("dynamodb", "table/"+name), nil
 	case "AWS::KMS::Key.Arn":
+		// PhysicalNames names a key by its alias (its id is the endpoint's choice): the alias ARN
+		// is accepted wherever a key ARN is.
+		if strings.HasPrefix(name, "alias/") {
+			return arn("kms", name), nil
+		}
 		return arn("kms", "key/"+name), nil
 	case "AWS::KMS::Key.KeyId":
 		return name, nil
@@ -499,4 +525,291 @@ func references(v any) []string {
 		}
 	}
 	return refs
+}
+
+// Condition evaluates the template's condition name (Fn::Equals, Fn::Not, Fn::And, Fn::Or and
+// Condition references) with params, parameters falling back to their defaults.
+func (t *Template) Condition(name string, params map[string]string) (bool, error) {
+	return t.condition(name, params, map[string]bool{})
+}
+
+func (t *Template) condition(name string, params map[string]string, visiting map[string]bool) (bool, error) {
+	c, ok := t.Conditions[name]
+	if !ok {
+		return false, fmt.Errorf("unknown condition %s", name)
+	}
+	if visiting[name] {
+		return false, fmt.Errorf("condition %s refers to itself", name)
+	}
+	visiting[name] = true
+	defer delete(visiting, name)
+	holds, err := t.evalCondition(c, params, visiting)
+	if err != nil {
+		return false, fmt.Errorf("condition %s: %w", name, err)
+	}
+	return holds, nil
+}
+
+func (t *Template) evalCondition(v any, params map[string]string, visiting map[string]bool) (bool, error) {
+	m := mapping(v)
+	if len(m) != 1 {
+		return false, fmt.Errorf("%v is not a condition function", v)
+	}
+	if name, ok := m["Condition"].(string); ok {
+		return t.condition(name, params, visiting)
+	}
+	if args, ok := m["Fn::Equals"].([]any); ok && len(args) == 2 {
+		// A condition can refer to parameters only, never to resources: no names.
+		a, err := t.Resolve(args[0], nil, params)
+		if err != nil {
+			return false, err
+		}
+		b, err := t.Resolve(args[1], nil, params)
+		if err != nil {
+			return false, err
+		}
+		return a == b, nil
+	}
+	if args, ok := m["Fn::Not"].([]any); ok && len(args) == 1 {
+		holds, err := t.evalCondition(args[0], params, visiting)
+		return !holds, err
+	}
+	and, isAnd := m["Fn::And"].([]any)
+	or, isOr := m["Fn::Or"].([]any)
+	if isAnd || isOr {
+		for _, c := range append(and, or...) {
+			holds, err := t.evalCondition(c, params, visiting)
+			if err != nil {
+				return false, err
+			}
+			if holds == isOr {
+				return isOr, nil
+			}
+		}
+		return isAnd, nil
+	}
+	return false, fmt.Errorf("%v is not a condition function", v)
+}
+
+// noValue marks what Ref AWS::NoValue removes from a property.
+type noValue struct{}
+
+// resolveTree resolves every intrinsic function in a property value, keeping its shape: a
+// policy document, a filter policy. Fn::If picks its branch; Ref AWS::NoValue removes the key or
+// list item holding it.
+func (t *Template) resolveTree(v any, names, params map[string]string) (any, error) {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, item := range v {
+			r, err := t.resolveTree(item, names, params)
+			if err != nil {
+				return nil, err
+			}
+			if _, drop := r.(noValue); !drop {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	case map[string]any:
+		if len(v) == 1 {
+			if v["Ref"] == "AWS::NoValue" {
+				return noValue{}, nil
+			}
+			if args, ok := v["Fn::If"].([]any); ok && len(args) == 3 {
+				holds, err := t.Condition(str(args[0]), params)
+				if err != nil {
+					return nil, err
+				}
+				if holds {
+					return t.resolveTree(args[1], names, params)
+				}
+				return t.resolveTree(args[2], names, params)
+			}
+			for k := range v {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					return t.Resolve(v, names, params)
+				}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for k, item := range v {
+			r, err := t.resolveTree(item, names, params)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			if _, drop := r.(noValue); !drop {
+				out[k] = r
+			}
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// functionEvents calls f for each event of type typ of every AWS::Serverless::Function, in
+// function then event name order, so that errors come in a stable order.
+func (t *Template) functionEvents(typ string, f func(function, event string, props map[string]any) error) error {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+		r := t.Resources[id]
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		events := mapping(r.Properties["Events"])
+		for _, name := range slices.Sorted(maps.Keys(events)) {
+			e := mapping(events[name])
+			if str(e["Type"]) != typ {
+				continue
+			}
+			if err := f(id, name, mapping(e["Properties"])); err != nil {
+				return fmt.Errorf("%s event %s: %w", id, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// streamEventProperties are the DynamoDB event properties the local poller reproduces, or knows
+// it can ignore. Decoding rejects any other, so a mapping setting cannot be dropped by accident.
+type streamEventProperties struct {
+	Stream                         any
+	StartingPosition               string
+	BatchSize                      *cfnInt
+	MaximumBatchingWindowInSeconds *cfnInt
+	FilterCriteria                 *struct {
+		Filters []struct{ Pattern string }
+	}
+	FunctionResponseTypes      []string
+	BisectBatchOnFunctionError bool
+	MaximumRetryAttempts       *cfnInt
+	MaximumRecordAgeInSeconds  *cfnInt
+	DestinationConfig          *struct {
+		OnFailure struct {
+			Type        string
+			Destination any
+		}
+	}
+}
+
+// StreamSources lists the DynamoDB events of the template's functions: the event source mappings
+// the local poller reproduces. Settings the template leaves out take Lambda's defaults for a
+// stream (BatchSize 100, MaximumRetryAttempts and MaximumRecordAgeInSeconds -1: no limit).
+func (t *Template) StreamSources() ([]StreamSource, error) {
+	var sources []StreamSource
+	err := t.functionEvents("DynamoDB", func(function, _ string, props map[string]any) error {
+		var p streamEventProperties
+		if err := decodeStrict(props, &p); err != nil {
+			return err
+		}
+		table, ok := getAttOf(p.Stream, "StreamArn")
+		if !ok || t.Resources[table].Type != "AWS::DynamoDB::Table" {
+			return fmt.Errorf("Stream is not !GetAtt <Table>.StreamArn of a table of the template: %v", p.Stream)
+		}
+		if p.StartingPosition != "TRIM_HORIZON" {
+			return fmt.Errorf("StartingPosition %q: the local poller reads from TRIM_HORIZON only", p.StartingPosition)
+		}
+		src := StreamSource{
+			Function:                   function,
+			Table:                      table,
+			BatchSize:                  p.BatchSize.or(100),
+			MaximumRetryAttempts:       p.MaximumRetryAttempts.or(-1),
+			MaximumRecordAgeInSeconds:  p.MaximumRecordAgeInSeconds.or(-1),
+			BisectBatchOnFunctionError: p.BisectBatchOnFunctionError,
+		}
+		for _, rt := range p.FunctionResponseTypes {
+			if rt != "ReportBatchItemFailures" {
+				return fmt.Errorf("FunctionResponseTypes: unknown %q", rt)
+			}
+			src.ReportBatchItemFailures = true
+		}
+		if p.FilterCriteria != nil {
+			for _, f := range p.FilterCriteria.Filters {
+				src.FilterPatterns = append(src.FilterPatterns, f.Pattern)
+			}
+		}
+		if d := p.DestinationConfig; d != nil {
+			queue, ok := getAttOf(d.OnFailure.Destination, "Arn")
+			if d.OnFailure.Type != "SQS" || !ok || t.Resources[queue].Type != "AWS::SQS::Queue" {
+				return fmt.Errorf("DestinationConfig.OnFailure: only Type SQS with !GetAtt <Queue>.Arn of the template is reproduced locally")
+			}
+			src.OnFailureDestination = queue
+		}
+		sources = append(sources, src)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sources, nil
+}
+
+// Schedule is a function's Schedule event: an EventBridge rule invoking it.
+type Schedule struct {
+	Function   string // LogicalId
+	Expression string // rate(…) or cron(…)
+}
+
+// Schedules lists the Schedule events of the template's functions.
+func (t *Template) Schedules() ([]Schedule, error) {
+	var schedules []Schedule
+	err := t.functionEvents("Schedule", func(function, _ string, props map[string]any) error {
+		expr := str(props["Schedule"])
+		if !strings.HasPrefix(expr, "rate(") && !strings.HasPrefix(expr, "cron(") {
+			return fmt.Errorf("Schedule %v is not a rate(…) or cron(…) expression", props["Schedule"])
+		}
+		if enabled, ok := props["Enabled"].(bool); ok && !enabled {
+			return nil
+		}
+		schedules = append(schedules, Schedule{Function: function, Expression: expr})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return schedules, nil
+}
+
+// getAttOf returns X when v is !GetAtt X.attr.
+func getAttOf(v any, attr string) (string, bool) {
+	args, ok := mapping(v)["Fn::GetAtt"].([]any)
+	if !ok || len(args) != 2 || args[1] != attr {
+		return "", false
+	}
+	return str(args[0]), true
+}
+
+// cfnInt is an integer property: CloudFormation takes a number or a string holding one (what a
+// Ref to a Number parameter gives).
+type cfnInt int
+
+func (n *cfnInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	i, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%s is not an integer", b)
+	}
+	*n = cfnInt(i)
+	return nil
+}
+
+// or is the value, or def when the property is absent.
+func (n *cfnInt) or(def int) int {
+	if n == nil {
+		return def
+	}
+	return int(*n)
+}
+
+// decodeStrict decodes template properties into a struct naming every property the local stack
+// understands: any other property is an error, so a template change cannot be ignored here by
+// accident.
+func decodeStrict(props map[string]any, into any) error {
+	raw, err := json.Marshal(props)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, into, json.RejectUnknownMembers(true)); err != nil {
+		return fmt.Errorf("properties: %w", err)
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 package local_test
 
 import (
+	"encoding/json"
 	"os/exec"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -206,10 +208,21 @@ func TestDefaultAuthorizerRefusesWhatTheLocalServerCannotReproduce(t *testing.T)
 
 func TestResolveOutputsOfTheTemplate(t *testing.T) {
 	tpl := loadReal(t)
-	names := map[string]string{"IntakeApi": "abc123", "ReportsTable": "breach-intake-local-ReportsTable"}
+	names := map[string]string{
+		"IntakeApi":       "abc123",
+		"ReportsTable":    "breach-intake-local-ReportsTable",
+		"ArchiveBucket":   "breach-intake-local-archivebucket",
+		"AlertTopic":      "arn:aws:sns:eu-west-3:123456789012:breach-intake-local-AlertTopic",
+		"OpsTopic":        "arn:aws:sns:eu-west-3:123456789012:breach-intake-local-OpsTopic",
+		"DeadLetterQueue": "https://sqs.eu-west-3.amazonaws.com/123456789012/breach-intake-local-DeadLetterQueue",
+	}
 	want := map[string]string{
-		"ApiUrl":           "https://abc123.execute-api.eu-west-3.amazonaws.com/",
-		"ReportsTableName": "breach-intake-local-ReportsTable",
+		"ApiUrl":             "https://abc123.execute-api.eu-west-3.amazonaws.com/",
+		"ReportsTableName":   "breach-intake-local-ReportsTable",
+		"ArchiveBucketName":  "breach-intake-local-archivebucket",
+		"AlertTopicArn":      "arn:aws:sns:eu-west-3:123456789012:breach-intake-local-AlertTopic",
+		"OpsTopicArn":        "arn:aws:sns:eu-west-3:123456789012:breach-intake-local-OpsTopic",
+		"DeadLetterQueueUrl": "https://sqs.eu-west-3.amazonaws.com/123456789012/breach-intake-local-DeadLetterQueue",
 	}
 	for name, o := range tpl.Outputs {
 		got, err := tpl.Resolve(o.Value, names, nil)
@@ -239,6 +252,8 @@ func TestResolve(t *testing.T) {
 Parameters:
   Stage: {Type: String, Default: dev}
   NoDefault: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
 Resources:
   Table: {Type: AWS::DynamoDB::Table}
   Key: {Type: AWS::KMS::Key}
@@ -247,10 +262,11 @@ Resources:
   Bucket: {Type: AWS::S3::Bucket}
   Queue: {Type: AWS::SQS::Queue}
   Unnamed: {Type: AWS::DynamoDB::Table}
+  AliasedKey: {Type: AWS::KMS::Key}
 `)
 	names := map[string]string{
 		"Table": "s-Table", "Key": "1234abcd", "Fn": "s-Fn", "Logs": "s-Logs", "Bucket": "s-bucket",
-		"Queue": "http://127.0.0.1:4566/123456789012/s-Queue",
+		"Queue": "http://127.0.0.1:4566/123456789012/s-Queue", "AliasedKey": "alias/s/data",
 	}
 	ref := func(n string) map[string]any { return map[string]any{"Ref": n} }
 	getAtt := func(r, a string) map[string]any { return map[string]any{"Fn::GetAtt": []any{r, a}} }
@@ -276,6 +292,7 @@ Resources:
 		{"unknown name", ref("Nope"), nil, ""},
 		{"table arn", getAtt("Table", "Arn"), nil, "arn:aws:dynamodb:eu-west-3:123456789012:table/s-Table"},
 		{"key arn", getAtt("Key", "Arn"), nil, "arn:aws:kms:eu-west-3:123456789012:key/1234abcd"},
+		{"key named by its alias", getAtt("AliasedKey", "Arn"), nil, "arn:aws:kms:eu-west-3:123456789012:alias/s/data"},
 		{"function arn", getAtt("Fn", "Arn"), nil, "arn:aws:lambda:eu-west-3:123456789012:function:s-Fn"},
 		{"log group arn", getAtt("Logs", "Arn"), nil, "arn:aws:logs:eu-west-3:123456789012:log-group:s-Logs:*"},
 		{"bucket arn", getAtt("Bucket", "Arn"), nil, "arn:aws:s3:::s-bucket"},
@@ -288,7 +305,10 @@ Resources:
 		{"sub unclosed", sub("${Table"), nil, ""},
 		{"sub unknown", sub("${Nope}"), nil, ""},
 		{"join", map[string]any{"Fn::Join": []any{":", []any{"a", ref("Stage")}}}, nil, "a:dev"},
-		{"unsupported function", map[string]any{"Fn::If": []any{"C", "a", "b"}}, nil, ""},
+		{"if, condition false", map[string]any{"Fn::If": []any{"IsProd", 365, 30}}, nil, "30"},
+		{"if, condition true", map[string]any{"Fn::If": []any{"IsProd", 365, 30}}, map[string]string{"Stage": "prod"}, "365"},
+		{"if on an unknown condition", map[string]any{"Fn::If": []any{"C", "a", "b"}}, nil, ""},
+		{"unsupported function", map[string]any{"Fn::Select": []any{0, []any{"a"}}}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tpl.Resolve(tc.v, names, tc.params)
@@ -339,11 +359,14 @@ func TestMakefileBuildsEveryFunction(t *testing.T) {
 var starOnly = map[string]string{
 	"xray:PutTraceSegments":    "X-Ray has no resource-level permissions",
 	"xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+	"dynamodb:ListStreams":     "ListStreams has no resource-level permissions; the stream event source mapping calls it",
 }
 
-// Every statement of every function's inline policies names a resource of the template, never "*"
-// (except starOnly) and never a wildcard action. SAM policy templates and managed policies are
-// refused: they grant more than one table's worth.
+// Every statement granting a function its permissions (its inline Policies, or those of the
+// explicit role it names) names a resource of the template, never "*" (except starOnly) and never
+// a wildcard action; a KMS key is used only through a service (kms:ViaService). SAM policy
+// templates and managed policies are refused: they grant more than one table's worth. A function
+// with a stream event has an explicit role: SAM would attach a managed policy on "*".
 func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 	tpl := loadReal(t)
 	granted := map[string][]string{} // function → dynamodb actions, sorted
@@ -351,59 +374,118 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 		if r.Type != "AWS::Serverless::Function" {
 			continue
 		}
-		policies, _ := r.Properties["Policies"].([]any)
-		for _, p := range policies {
-			doc, _ := p.(map[string]any)
-			statements, ok := doc["Statement"].([]any)
-			if !ok {
-				t.Errorf("%s: policy %v is not an inline policy document", id, p)
-				continue
+		for _, s := range functionStatements(t, tpl, id, r) {
+			actions := strs(s["Action"])
+			for _, a := range actions {
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: wildcard action %s", id, a)
+				}
+				if strings.HasPrefix(a, "dynamodb:") {
+					granted[id] = append(granted[id], a)
+				}
 			}
-			for _, s := range statements {
-				s, _ := s.(map[string]any)
-				actions := strs(s["Action"])
-				for _, a := range actions {
-					if strings.Contains(a, "*") {
-						t.Errorf("%s: wildcard action %s", id, a)
-					}
-					if strings.HasPrefix(a, "dynamodb:") {
-						granted[id] = append(granted[id], a)
-					}
+			if slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
+				viaService := mapping(mapping(s["Condition"])["StringEquals"])["kms:ViaService"]
+				if viaService == nil {
+					t.Errorf("%s: %v on a key without a kms:ViaService condition", id, actions)
 				}
-				resources, ok := s["Resource"].([]any)
-				if !ok {
-					resources = []any{s["Resource"]}
-				}
-				for _, res := range resources {
-					if res == "*" {
-						for _, a := range actions {
-							if _, ok := starOnly[a]; !ok {
-								t.Errorf("%s: %s on \"*\"", id, a)
-							}
+			}
+			resources, ok := s["Resource"].([]any)
+			if !ok {
+				resources = []any{s["Resource"]}
+			}
+			for _, res := range resources {
+				if res == "*" {
+					for _, a := range actions {
+						if _, ok := starOnly[a]; !ok {
+							t.Errorf("%s: %s on \"*\"", id, a)
 						}
-						continue
 					}
-					if !namesTemplateResource(tpl, res) {
-						t.Errorf("%s: resource %v is not a resource of the template", id, res)
-					}
+					continue
+				}
+				if !namesTemplateResource(tpl, res) {
+					t.Errorf("%s: resource %v is not a resource of the template", id, res)
 				}
 			}
 		}
 	}
-	for _, a := range granted {
+	for id, a := range granted {
 		slices.Sort(a)
+		granted[id] = slices.Compact(a)
+	}
+	fanOut := []string{
+		"dynamodb:DescribeStream", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+		"dynamodb:ListStreams", "dynamodb:Query", "dynamodb:UpdateItem",
 	}
 	want := map[string][]string{
-		"AuthorizeFunction":    {"dynamodb:GetItem"},
-		"SubmitReportFunction": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+		"AuthorizeFunction":     {"dynamodb:GetItem"},
+		"SubmitReportFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+		"ProcessReportFunction": fanOut,
+		"SweepFunction":         fanOut,
 	}
 	if !reflect.DeepEqual(granted, want) {
 		t.Errorf("dynamodb actions = %v, want %v", granted, want)
 	}
 }
 
+// functionStatements returns the policy statements that grant a function its permissions.
+func functionStatements(t *testing.T, tpl *local.Template, id string, fn local.Resource) []map[string]any {
+	t.Helper()
+	var docs []any
+	if role := fn.Properties["Role"]; role != nil {
+		args, _ := mapping(role)["Fn::GetAtt"].([]any)
+		if len(args) != 2 || args[1] != "Arn" || tpl.Resources[args[0].(string)].Type != "AWS::IAM::Role" {
+			t.Errorf("%s: Role %v is not !GetAtt <Role>.Arn of a role of the template", id, role)
+			return nil
+		}
+		if fn.Properties["Policies"] != nil {
+			t.Errorf("%s: Policies and Role: SAM ignores Policies when Role is given", id)
+		}
+		r := tpl.Resources[args[0].(string)]
+		if r.Properties["ManagedPolicyArns"] != nil {
+			t.Errorf("%s: role %s has managed policies", id, args[0])
+		}
+		trust, _ := json.Marshal(r.Properties["AssumeRolePolicyDocument"])
+		if want := `{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"}}],"Version":"2012-10-17"}`; string(trust) != want {
+			t.Errorf("%s: role %s trusts %s, want only Lambda", id, args[0], trust)
+		}
+		policies, _ := r.Properties["Policies"].([]any)
+		for _, p := range policies {
+			docs = append(docs, mapping(p)["PolicyDocument"])
+		}
+	} else {
+		for name, e := range mapping(fn.Properties["Events"]) {
+			if typ := mapping(e)["Type"]; typ == "DynamoDB" || typ == "Kinesis" || typ == "SQS" {
+				t.Errorf("%s: event %s of type %s without an explicit Role: SAM would grant it on \"*\"", id, name, typ)
+			}
+		}
+		docs, _ = fn.Properties["Policies"].([]any)
+	}
+	var statements []map[string]any
+	for _, doc := range docs {
+		list, ok := mapping(doc)["Statement"].([]any)
+		if !ok {
+			t.Errorf("%s: policy %v is not an inline policy document", id, doc)
+			continue
+		}
+		for _, s := range list {
+			statements = append(statements, mapping(s))
+		}
+	}
+	if len(statements) == 0 {
+		t.Errorf("%s: no policy statements", id)
+	}
+	return statements
+}
+
+func mapping(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
 // namesTemplateResource: !GetAtt X.Arn, !Ref X or a !Sub whose ${X…} are template resources, with
-// no wildcard.
+// no wildcard but a last path segment under a named path of a template resource, such as
+// ${Table.Arn}/index/* or ${Bucket.Arn}/reports/*.
 func namesTemplateResource(tpl *local.Template, v any) bool {
 	m, _ := v.(map[string]any)
 	if args, ok := m["Fn::GetAtt"].([]any); ok && len(args) == 2 {
@@ -414,21 +496,32 @@ func namesTemplateResource(tpl *local.Template, v any) bool {
 		_, ok := tpl.Resources[ref]
 		return ok
 	}
-	if format, ok := m["Fn::Sub"].(string); ok && !strings.Contains(format, "*") {
-		resources := 0
-		for _, p := range strings.Split(format, "${")[1:] {
-			name, _, _ := strings.Cut(p, "}")
-			name, _, _ = strings.Cut(name, ".")
-			if _, ok := tpl.Resources[name]; ok {
-				resources++
-			} else if !strings.HasPrefix(name, "AWS::") {
-				return false
-			}
-		}
-		return resources > 0
+	format, ok := m["Fn::Sub"].(string)
+	if !ok {
+		return false
 	}
-	return false
+	if strings.Contains(format, "*") {
+		under := underResource.FindStringSubmatch(format)
+		if under == nil {
+			return false
+		}
+		_, ok := tpl.Resources[under[1]]
+		return ok
+	}
+	resources := 0
+	for _, p := range strings.Split(format, "${")[1:] {
+		name, _, _ := strings.Cut(p, "}")
+		name, _, _ = strings.Cut(name, ".")
+		if _, ok := tpl.Resources[name]; ok {
+			resources++
+		} else if !strings.HasPrefix(name, "AWS::") {
+			return false
+		}
+	}
+	return resources > 0
 }
+
+var underResource = regexp.MustCompile(`^\$\{(\w+)\.Arn\}(/[A-Za-z0-9_.-]+)+/\*$`)
 
 func strs(v any) []string {
 	if s, ok := v.(string); ok {
@@ -441,4 +534,179 @@ func strs(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+func TestStreamSourcesOfTheTemplate(t *testing.T) {
+	sources, err := loadReal(t).StreamSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []local.StreamSource{{
+		Function:                   "ProcessReportFunction",
+		Table:                      "ReportsTable",
+		BatchSize:                  10,
+		MaximumRetryAttempts:       5,
+		MaximumRecordAgeInSeconds:  86400,
+		BisectBatchOnFunctionError: true,
+		ReportBatchItemFailures:    true,
+		FilterPatterns:             []string{`{"eventName":["INSERT"],"dynamodb":{"NewImage":{"item_type":{"S":["report_version"]}}}}`},
+		OnFailureDestination:       "DeadLetterQueue",
+	}}
+	if !reflect.DeepEqual(sources, want) {
+		t.Errorf("stream sources = %+v\nwant %+v", sources, want)
+	}
+}
+
+// streamTemplate is a template whose function Fn has a DynamoDB event with properties props.
+func streamTemplate(props string) string {
+	return `
+Resources:
+  Table: {Type: AWS::DynamoDB::Table}
+  Queue: {Type: AWS::SQS::Queue}
+  Topic: {Type: AWS::SNS::Topic}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Api: {Type: HttpApi, Properties: {Method: GET, Path: /a}}
+        Stream: {Type: DynamoDB, Properties: {` + props + `}}
+`
+}
+
+func TestStreamSourcesDefaultsAndRefusals(t *testing.T) {
+	const minimal = "Stream: !GetAtt Table.StreamArn, StartingPosition: TRIM_HORIZON"
+	sources, err := parse(t, streamTemplate(minimal)).StreamSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Lambda's defaults for a stream: 100 records, retried until they expire.
+	want := []local.StreamSource{{Function: "Fn", Table: "Table", BatchSize: 100, MaximumRetryAttempts: -1, MaximumRecordAgeInSeconds: -1}}
+	if !reflect.DeepEqual(sources, want) {
+		t.Errorf("stream sources = %+v\nwant %+v", sources, want)
+	}
+
+	for _, tc := range []struct{ name, props string }{
+		{"not a table's stream", "Stream: !GetAtt Queue.Arn, StartingPosition: TRIM_HORIZON"},
+		{"LATEST", "Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST"},
+		{"unknown property", minimal + ", ParallelizationFactor: 2"},
+		{"unknown response type", minimal + ", FunctionResponseTypes: [Other]"},
+		{"SNS destination", minimal + ", DestinationConfig: {OnFailure: {Type: SNS, Destination: !Ref Topic}}"},
+		{"destination not a queue", minimal + ", DestinationConfig: {OnFailure: {Type: SQS, Destination: !GetAtt Table.Arn}}"},
+		{"not a number", minimal + ", BatchSize: ten"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := parse(t, streamTemplate(tc.props)).StreamSources(); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func TestSchedulesOfTheTemplate(t *testing.T) {
+	schedules, err := loadReal(t).Schedules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []local.Schedule{{Function: "SweepFunction", Expression: "rate(5 minutes)"}}; !reflect.DeepEqual(schedules, want) {
+		t.Errorf("schedules = %+v, want %+v", schedules, want)
+	}
+	disabled := parse(t, `
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Off: {Type: Schedule, Properties: {Schedule: rate(1 hour), Enabled: false}}
+`)
+	if s, err := disabled.Schedules(); err != nil || len(s) != 0 {
+		t.Errorf("disabled schedule: %v, %v; want none", s, err)
+	}
+	bad := parse(t, `
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Bad: {Type: Schedule, Properties: {Schedule: every hour}}
+`)
+	if _, err := bad.Schedules(); err == nil {
+		t.Error("a schedule that is neither rate() nor cron(): no error")
+	}
+}
+
+func TestConditions(t *testing.T) {
+	tpl := parse(t, `
+Parameters:
+  Queue: {Type: String, Default: ""}
+  Stage: {Type: String, Default: dev}
+Conditions:
+  HasQueue: !Not [!Equals [!Ref Queue, ""]]
+  IsProd: !Equals [!Ref Stage, prod]
+  Both: !And [!Condition HasQueue, !Condition IsProd]
+  Either: !Or [!Condition HasQueue, !Condition IsProd]
+  Loop: !Not [!Condition Loop]
+  UnknownParameter: !Equals [!Ref Nope, x]
+  NotAFunction: !Select [0, [a]]
+Resources: {}
+`)
+	queue := map[string]string{"Queue": "arn:aws:sqs:eu-west-3:123456789012:q"}
+	prodQueue := map[string]string{"Queue": "arn:aws:sqs:eu-west-3:123456789012:q", "Stage": "prod"}
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+		want   bool
+	}{
+		{"HasQueue", nil, false},
+		{"HasQueue", queue, true},
+		{"IsProd", nil, false},
+		{"Both", queue, false},
+		{"Both", prodQueue, true},
+		{"Either", nil, false},
+		{"Either", queue, true},
+	} {
+		got, err := tpl.Condition(tc.name, tc.params)
+		if err != nil || got != tc.want {
+			t.Errorf("%s with %v = %v, %v; want %v", tc.name, tc.params, got, err, tc.want)
+		}
+	}
+	for _, name := range []string{"Loop", "UnknownParameter", "NotAFunction", "Undefined"} {
+		if _, err := tpl.Condition(name, nil); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	// The real template's conditions hold or not as the local stack expects with its defaults.
+	real := loadReal(t)
+	for name, want := range map[string]bool{"IsProd": false, "HasRegulatorQueue": false, "HasRegulatorFilterPolicy": false} {
+		if got, err := real.Condition(name, nil); err != nil || got != want {
+			t.Errorf("template condition %s = %v, %v; want %v", name, got, err, want)
+		}
+	}
+}
+
+// PhysicalNames knows every name CreateResources gives but keys' ids, chosen by KMS: a key is
+// named by its alias.
+func TestPhysicalNamesOfTheTemplate(t *testing.T) {
+	got := local.PhysicalNames(loadReal(t), "breach-intake-local")
+	want := map[string]string{
+		"ReportsTable":    "breach-intake-local-ReportsTable",
+		"ArchiveBucket":   "breach-intake-local-archivebucket",
+		"AlertTopic":      "arn:aws:sns:eu-west-3:123456789012:breach-intake-local-AlertTopic",
+		"OpsTopic":        "arn:aws:sns:eu-west-3:123456789012:breach-intake-local-OpsTopic",
+		"DeadLetterQueue": "https://sqs.eu-west-3.amazonaws.com/123456789012/breach-intake-local-DeadLetterQueue",
+		"DataKeyAlias":    "alias/breach-intake-local/data",
+		"DataKey":         "alias/breach-intake-local/data",
+		"AlertKeyAlias":   "alias/breach-intake-local/alerts",
+		"AlertKey":        "alias/breach-intake-local/alerts",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("names = %v\nwant    %v", got, want)
+	}
+	// Enough for every function's environment, without an endpoint.
+	env, err := local.FunctionEnv(loadReal(t), "ProcessReportFunction", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := env["ARCHIVE_KMS_KEY_ID"]; k != "arn:aws:kms:eu-west-3:123456789012:alias/breach-intake-local/data" {
+		t.Errorf("ARCHIVE_KMS_KEY_ID = %s", k)
+	}
 }
