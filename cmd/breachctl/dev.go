@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/rs/zerolog"
 
@@ -198,29 +197,13 @@ func (t *target) background(ctx context.Context, every time.Duration, stdout, st
 	return running, wait, nil
 }
 
-// poller builds the local event source mapping of a stream event: the stream is the table's
-// latest, the on-failure queue the Ref of its destination.
+// poller builds the local event source mapping of a stream event.
 func (t *target) poller(ctx context.Context, src local.StreamSource, stderr io.Writer, log zerolog.Logger) (*local.Poller, error) {
-	table := t.names[src.Table]
-	d, err := dynamodb.NewFromConfig(t.cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	if err != nil {
-		return nil, fmt.Errorf("%s: describe table %s: %w", src.Function, table, err)
-	}
-	streamArn := aws.ToString(d.Table.LatestStreamArn)
-	if streamArn == "" {
-		return nil, fmt.Errorf("%s: table %s has no stream", src.Function, table)
-	}
-	var dlqURL string
-	if src.OnFailureDestination != "" {
-		if dlqURL = t.names[src.OnFailureDestination]; dlqURL == "" {
-			return nil, fmt.Errorf("%s: on-failure queue %s has no URL", src.Function, src.OnFailureDestination)
-		}
-	}
 	fn, err := t.function(src.Function, stderr)
 	if err != nil {
 		return nil, err
 	}
-	return local.NewPoller(t.cfg, src, table, streamArn, dlqURL, fn, log, time.Now)
+	return local.StreamPoller(ctx, t.cfg, t.names, src, fn, log, time.Now)
 }
 
 // rate reads a schedule's rate(N unit) expression. cron(…) has no fixed interval: it needs

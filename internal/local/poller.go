@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -118,6 +119,28 @@ func NewPoller(cfg aws.Config, src StreamSource, tableName, streamArn, dlqURL st
 		p.filters = append(p.filters, f)
 	}
 	return p, nil
+}
+
+// StreamPoller builds the poller of a template's stream event: the stream is its table's latest
+// (names: LogicalId → Ref value, as CreateResources answers), the on-failure queue the Ref of its
+// destination.
+func StreamPoller(ctx context.Context, cfg aws.Config, names map[string]string, src StreamSource, fn lambda.Handler, log zerolog.Logger, now func() time.Time) (*Poller, error) {
+	table := names[src.Table]
+	d, err := dynamodb.NewFromConfig(cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: describe table %s: %w", src.Function, table, err)
+	}
+	streamArn := aws.ToString(d.Table.LatestStreamArn)
+	if streamArn == "" {
+		return nil, fmt.Errorf("%s: table %s has no stream", src.Function, table)
+	}
+	var dlqURL string
+	if src.OnFailureDestination != "" {
+		if dlqURL = names[src.OnFailureDestination]; dlqURL == "" {
+			return nil, fmt.Errorf("%s: on-failure queue %s has no URL", src.Function, src.OnFailureDestination)
+		}
+	}
+	return NewPoller(cfg, src, table, streamArn, dlqURL, fn, log, now)
 }
 
 // Run polls the stream until ctx ends, then returns nil. Errors reading the stream are logged

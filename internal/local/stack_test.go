@@ -10,10 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/internal/auth"
@@ -26,11 +29,16 @@ import (
 // liveStack is the local stack of a test: real template, resources on a private moto_server, real
 // handlers behind the local API server, over real HTTP.
 type liveStack struct {
-	srv   *httptest.Server
-	db    *dynamodb.Client
-	table string
-	store *dynamo.Store
-	logs  *lockedWriter
+	srv    *httptest.Server
+	cfg    aws.Config // the stack's, without faults
+	tpl    *local.Template
+	names  map[string]string
+	fns    local.Functions // the template's functions, their AWS calls subject to faults
+	faults *faults
+	db     *dynamodb.Client
+	table  string
+	store  *dynamo.Store
+	logs   *lockedWriter
 }
 
 func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
@@ -42,14 +50,50 @@ func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
 		t.Fatal(err)
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	api, err := local.NewAPI(tpl, local.TemplateFunctions(tpl, names, cfg, clock, logs), local.APIOptions{Log: zerolog.New(logs), Now: clock})
+	f := &faults{}
+	faulty := cfg.Copy()
+	faulty.APIOptions = append(faulty.APIOptions, f.middleware)
+	fns := local.TemplateFunctions(tpl, names, faulty, clock, logs)
+	api, err := local.NewAPI(tpl, fns, local.APIOptions{Log: zerolog.New(logs), Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	db := dynamodb.NewFromConfig(cfg)
-	return &liveStack{srv: srv, db: db, table: names["ReportsTable"], store: dynamo.New(db, names["ReportsTable"]), logs: logs}
+	return &liveStack{srv: srv, cfg: cfg, tpl: tpl, names: names, fns: fns, faults: f, db: db,
+		table: names["ReportsTable"], store: dynamo.New(db, names["ReportsTable"]), logs: logs}
+}
+
+// faults makes chosen AWS operations of the functions fail: the hook for an operation sees its
+// input and returns the error to answer instead of calling AWS (nil: call it).
+type faults struct {
+	mu    sync.Mutex
+	hooks map[string]func(input any) error
+}
+
+func (f *faults) set(operation string, hook func(input any) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hooks == nil {
+		f.hooks = map[string]func(any) error{}
+	}
+	f.hooks[operation] = hook
+}
+
+func (f *faults) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("faults",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			f.mu.Lock()
+			hook := f.hooks[middleware.GetOperationName(ctx)]
+			f.mu.Unlock()
+			if hook != nil {
+				if err := hook(in.Parameters); err != nil {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, err
+				}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
 }
 
 // orgKey provisions org and returns a new key for it.
