@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -64,7 +65,7 @@ func TestDevAsANewUser(t *testing.T) {
 		_ = syscall.Kill(-dev.Process.Pid, syscall.SIGKILL)
 	})
 
-	banner := readBanner(t, stdout, exited, &stderr)
+	banner, lines := readBanner(t, stdout, exited, &stderr)
 	key := regexp.MustCompile(`export BREACH_KEY=(bik_\S+)`).FindStringSubmatch(banner)
 	if key == nil {
 		t.Fatalf("no key in the banner:\n%s", banner)
@@ -74,6 +75,18 @@ func TestDevAsANewUser(t *testing.T) {
 		curl := banner[strings.Index(banner, "curl ") : strings.Index(banner, "\nEOF\n")+len("\nEOF\n")]
 		receipt := runShell(t, curl, "BREACH_KEY="+key[1])
 		checkStored(t, motoAddr, receipt)
+		// The stream consumer archives and alerts it: the alert is printed as one line.
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case line := <-lines:
+				if strings.HasPrefix(line, "alert ") && strings.Contains(line, fmt.Sprint(receipt["id"])) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no alert line for %v within 30 s", receipt["id"])
+			}
+		}
 	})
 	t.Run("the README's curl works when pasted", func(t *testing.T) {
 		readme, err := os.ReadFile("../../README.md")
@@ -152,14 +165,18 @@ func withoutEndpoint(env []string) []string {
 	return out
 }
 
-// readBanner reads dev's stdout up to its last line, failing if dev exits first.
-func readBanner(t *testing.T, stdout interface{ Read([]byte) (int, error) }, exited chan error, stderr *strings.Builder) string {
+// readBanner reads dev's stdout up to the banner's last line, failing if dev exits first; the
+// lines after it (alerts) keep coming on the channel.
+func readBanner(t *testing.T, stdout io.Reader, exited chan error, stderr *strings.Builder) (string, <-chan string) {
 	t.Helper()
-	lines := make(chan string)
+	lines := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			default: // nobody reads alerts any more: drop rather than block dev
+			}
 		}
 		close(lines)
 	}()
@@ -173,11 +190,7 @@ func readBanner(t *testing.T, stdout interface{ Read([]byte) (int, error) }, exi
 			}
 			b.WriteString(line + "\n")
 			if strings.HasPrefix(line, "Ctrl-C stops") {
-				go func() {
-					for range lines {
-					}
-				}()
-				return b.String()
+				return b.String(), lines
 			}
 		case err := <-exited:
 			t.Fatalf("dev exited (%v):\n%s\n%s", err, b.String(), stderr.String())
