@@ -45,7 +45,7 @@ func ProcessReport(f *breach.Fanout, decode Decoder, log zerolog.Logger) Handler
 				l.Error().Err(err).Msg("fan-out failed; Lambda retries from this record")
 				return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: seq}}}, nil
 			}
-			l.Info().Msg("archived and alerted")
+			l.Info().Msg("fan-out done (archived and alerted, now or by an earlier delivery)")
 		}
 		return events.DynamoDBEventResponse{}, nil
 	}
