@@ -1,10 +1,9 @@
 package local_test
 
 import (
+	"io"
 	"testing"
 	"time"
-
-	"io"
 
 	"github.com/breach-intake/intake/internal/local"
 )
