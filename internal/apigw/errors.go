@@ -18,7 +18,6 @@ var status = map[breach.Code]int{
 	breach.InvalidJSON:          http.StatusBadRequest,
 	breach.Invalid:              http.StatusBadRequest,
 	breach.NotFound:             http.StatusNotFound,
-	breach.Forbidden:            http.StatusForbidden,
 	breach.VersionConflict:      http.StatusConflict,
 	breach.TooLarge:             http.StatusRequestEntityTooLarge,
 	breach.UnsupportedMediaType: http.StatusUnsupportedMediaType,

@@ -39,13 +39,9 @@ func SubmitReport(in *breach.Intake, log zerolog.Logger) Handler {
 
 func submit(ctx context.Context, in *breach.Intake, req events.APIGatewayV2HTTPRequest, org breach.OrgID, log zerolog.Logger) events.APIGatewayV2HTTPResponse {
 	requestID := req.RequestContext.RequestID
-	// The gateway caches the authorizer's answer per key, not per route, so which routes a
-	// principal may use is decided here, not in the authorizer.
-	switch principal := authorizerContext(req, "principal"); {
-	case principal == "regulator":
-		return errorResponse(breach.Errorf(breach.Forbidden, "regulators read reports; they do not submit them"), requestID, log)
-	case principal != "organisation" || org == "":
-		// The authorizer always sets both for organisation keys: their absence is a deployment fault.
+	if authorizerContext(req, "principal") != "organisation" || org == "" {
+		// The authorizer lets only organisation keys through on this route, always with their
+		// org_id: anything else is a deployment fault.
 		return errorResponse(errNoOrganisation, requestID, log)
 	}
 	body, err := requestBody(req)
@@ -71,7 +67,7 @@ type internalError string
 
 func (e internalError) Error() string { return string(e) }
 
-const errNoOrganisation = internalError("no org_id in the authorizer context")
+const errNoOrganisation = internalError("no organisation principal in the authorizer context")
 
 // requestBody applies the checks that come before decoding, in API.md's order: media type (415),
 // then size (413). API Gateway base64-encodes bodies it does not consider text.

@@ -97,9 +97,6 @@ func TestSubmitStatuses(t *testing.T) {
 			{Field: "header.Idempotency-Key", Rule: "required"}, {Field: "organisation.sector", Rule: "enum"}, {Field: "incident.cause", Rule: "enum"}}},
 		{"late without a reason", func(r *events.APIGatewayV2HTTPRequest) { r.Body = late }, 422, "late_reason_required",
 			[]breach.FieldError{{Field: "late_reason", Rule: "required_if_late"}}},
-		{"a regulator key may not submit", func(r *events.APIGatewayV2HTTPRequest) {
-			r.RequestContext.Authorizer.Lambda = map[string]any{"principal": "regulator", "regulator": "CNIL", "key_id": "0123456789abcdef"}
-		}, 403, "forbidden", nil},
 		{"an unknown route", func(r *events.APIGatewayV2HTTPRequest) { r.RouteKey = "DELETE /v1/reports" }, 404, "not_found", nil},
 		{"health", func(r *events.APIGatewayV2HTTPRequest) { r.RouteKey = "GET /v1/health" }, 200, "", nil},
 	} {

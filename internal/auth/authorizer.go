@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -67,6 +68,13 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 		return deny(log, "expired"), nil
 	}
 
+	// The route is an identity source, so the gateway caches this decision per key and route:
+	// which routes a principal may use is decided here. Regulators read through the regulator
+	// routes only; organisations never use them.
+	if isRegulatorRoute(req.RouteKey) != (k.Principal == PrincipalRegulator) {
+		return deny(log, "route"), nil
+	}
+
 	resp := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{
 		"principal": string(k.Principal),
 		"key_id":    k.ID,
@@ -86,4 +94,10 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 func deny(log zerolog.Logger, reason string) events.APIGatewayV2CustomAuthorizerSimpleResponse {
 	log.Info().Str("reason", reason).Msg("denied")
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}
+}
+
+// isRegulatorRoute says whether a route key ("GET /v1/regulator/reports/{id}") is a regulator's.
+func isRegulatorRoute(routeKey string) bool {
+	_, path, _ := strings.Cut(routeKey, " ")
+	return strings.HasPrefix(path, "/v1/regulator/")
 }

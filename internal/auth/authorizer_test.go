@@ -65,6 +65,12 @@ func request(id string, identity ...string) events.APIGatewayV2CustomAuthorizerV
 	}
 }
 
+func onRoute(routeKey string, req events.APIGatewayV2CustomAuthorizerV2Request) events.APIGatewayV2CustomAuthorizerV2Request {
+	req.RouteKey = routeKey
+	req.IdentitySource = append(req.IdentitySource, routeKey) // the template's second identity source
+	return req
+}
+
 func TestAuthorizer(t *testing.T) {
 	org, orgKey := newKey(t, nil)
 	regulator, regulatorKey := newKey(t, func(k *auth.Key) {
@@ -99,8 +105,10 @@ func TestAuthorizer(t *testing.T) {
 	}{
 		{"organisation key", request("r1", "Bearer "+orgKey),
 			allowed(map[string]any{"principal": "organisation", "org_id": "exemple-sa", "key_id": org.ID}), ""},
-		{"regulator key", request("r2", "Bearer "+regulatorKey),
+		{"regulator key on a regulator route", onRoute("GET /v1/regulator/reports/{id}", request("r2", "Bearer "+regulatorKey)),
 			allowed(map[string]any{"principal": "regulator", "regulator": "cnil", "key_id": regulator.ID}), ""},
+		{"regulator key on an organisation's route", onRoute("POST /v1/reports", request("r2b", "Bearer "+regulatorKey)), denied, "route"},
+		{"organisation key on a regulator route", onRoute("GET /v1/regulator/reports/{id}", request("r2c", "Bearer "+orgKey)), denied, "route"},
 		{"key expiring later", request("r3", "bearer "+expiringKey),
 			allowed(map[string]any{"principal": "organisation", "org_id": "exemple-sa", "key_id": expiring.ID}), ""},
 		{"header when no identity source", events.APIGatewayV2CustomAuthorizerV2Request{

@@ -13,7 +13,6 @@ const (
 	InvalidJSON          Code = "invalid_json"
 	Invalid              Code = "validation_failed"
 	NotFound             Code = "not_found"
-	Forbidden            Code = "forbidden" // a regulator key on an organisation's route
 	VersionConflict      Code = "version_conflict"
 	TooLarge             Code = "too_large"
 	UnsupportedMediaType Code = "unsupported_media_type"

@@ -517,10 +517,17 @@ type authorizerEvent struct {
 // 401 without calling the authorizer; a cached decision for the identity is reused for the
 // authorizer's TTL (denials too); a failed or unreadable answer is a 500 and is not cached.
 func (a *API) authorize(r *http.Request, ev events.APIGatewayV2HTTPRequest, path string, now time.Time, acc *access) (map[string]any, response, bool) {
-	identity := strings.Join(r.Header.Values(a.auth.IdentityHeader), ",")
-	if identity == "" {
+	header := strings.Join(r.Header.Values(a.auth.IdentityHeader), ",")
+	if header == "" {
 		return nil, gatewayAnswer(http.StatusUnauthorized), false
 	}
+	// The identity sources, in the template's order: the header, then the context variables. The
+	// gateway caches a decision per combination of their values.
+	sources := []string{header}
+	for range a.auth.IdentityContext { // only routeKey is allowed (Template.DefaultAuthorizer)
+		sources = append(sources, ev.RouteKey)
+	}
+	identity := strings.Join(sources, "\x00")
 	d, ok := a.auth.cached(identity, now)
 	if !ok {
 		req := authorizerEvent{
@@ -528,7 +535,7 @@ func (a *API) authorize(r *http.Request, ev events.APIGatewayV2HTTPRequest, path
 				Version:        "2.0",
 				Type:           "REQUEST",
 				RouteArn:       fmt.Sprintf("arn:%s:execute-api:%s:%s:%s/%s/%s%s", Partition, Region, AccountID, apiID, a.stage, r.Method, path),
-				IdentitySource: []string{identity},
+				IdentitySource: sources,
 				RouteKey:       ev.RouteKey,
 				RawPath:        ev.RawPath,
 				RawQueryString: ev.RawQueryString,

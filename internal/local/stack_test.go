@@ -103,12 +103,18 @@ func (s *liveStack) orgKey(t *testing.T, org breach.Organisation) string {
 	if _, err := s.store.PutOrganisation(ctx, org, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	return s.newKey(t, auth.Key{Principal: auth.PrincipalOrganisation, OrgID: string(org.ID)})
+}
+
+// newKey stores a new key for the principal who describes and returns it.
+func (s *liveStack) newKey(t *testing.T, who auth.Key) string {
+	t.Helper()
 	k, key, err := auth.NewKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.Principal, k.OrgID, k.CreatedAt = auth.PrincipalOrganisation, string(org.ID), time.Now()
-	if err := s.store.PutKey(ctx, k); err != nil {
+	k.Principal, k.OrgID, k.Regulator, k.CreatedAt = who.Principal, who.OrgID, who.Regulator, time.Now()
+	if err := s.store.PutKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
 	return key
@@ -161,6 +167,7 @@ func example(t *testing.T, name string) []byte {
 func TestEveryStatusOverHTTP(t *testing.T) {
 	st := newLiveStack(t, func() time.Time { return exampleTime })
 	key := st.orgKey(t, breach.Organisation{ID: "org-a", LegalName: "Org A", Country: "FR"})
+	regulatorKey := st.newKey(t, auth.Key{Principal: auth.PrincipalRegulator, Regulator: "CNIL"})
 	auth := func(idem string) []string {
 		return []string{"Authorization", "Bearer " + key, "Content-Type", "application/json", "Idempotency-Key", idem}
 	}
@@ -211,6 +218,7 @@ func TestEveryStatusOverHTTP(t *testing.T) {
 	}{
 		{"no key", gdpr, auth("s1")[2:], 401, `{"message":"Unauthorized"}`},
 		{"a malformed key", gdpr, append([]string{"Authorization", "Bearer bik_nope"}, auth("s1")[2:]...), 403, `{"message":"Forbidden"}`},
+		{"a regulator key on an organisation's route", gdpr, append([]string{"Authorization", "Bearer " + regulatorKey}, auth("s1")[2:]...), 403, `{"message":"Forbidden"}`},
 		{"an unknown key", gdpr, append([]string{"Authorization", "Bearer bik_0123456789abcdef_" + strings.Repeat("0", 64)}, auth("s1")[2:]...), 403, `{"message":"Forbidden"}`},
 		{"not JSON", gdpr, append(auth("s2")[:2], "Content-Type", "text/plain", "Idempotency-Key", "s2"), 415, "unsupported_media_type"},
 		{"too large", big, auth("s3"), 413, "too_large"},

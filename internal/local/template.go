@@ -257,6 +257,7 @@ func (t *Template) Routes() ([]Route, error) {
 type Authorizer struct {
 	Function        string        // LogicalId of the authorizer function
 	IdentityHeader  string        // the request header carrying the identity (Authorization)
+	IdentityContext []string      // context variables also in the identity (routeKey), after the header
 	TTL             time.Duration // how long the gateway caches a decision per identity
 	SimpleResponses bool          // {"isAuthorized": …} rather than IAM policies
 }
@@ -312,6 +313,13 @@ func (t *Template) DefaultAuthorizer() (Authorizer, error) {
 	if len(headers) != 1 || str(headers[0]) == "" {
 		return fail("want exactly one Identity header, got %v", headers)
 	}
+	var contextVars []string
+	for _, c := range asList(identity["Context"]) {
+		if str(c) != "routeKey" {
+			return fail("Identity.Context %v: the local gateway knows only routeKey", c)
+		}
+		contextVars = append(contextVars, "routeKey")
+	}
 	ttl, ok := identity["ReauthorizeEvery"].(int)
 	if !ok || ttl < 0 {
 		return fail("Identity.ReauthorizeEvery must be set to a number of seconds")
@@ -320,6 +328,7 @@ func (t *Template) DefaultAuthorizer() (Authorizer, error) {
 	return Authorizer{
 		Function:        str(getAtt[0]),
 		IdentityHeader:  str(headers[0]),
+		IdentityContext: contextVars,
 		TTL:             time.Duration(ttl) * time.Second,
 		SimpleResponses: simple,
 	}, nil
@@ -812,4 +821,10 @@ func decodeStrict(props map[string]any, into any) error {
 		return fmt.Errorf("properties: %w", err)
 	}
 	return nil
+}
+
+// asList is v as a YAML list, or nil.
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }

@@ -180,8 +180,9 @@ func TestDefaultAuthorizerOfTheTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := local.Authorizer{Function: "AuthorizeFunction", IdentityHeader: "Authorization", TTL: 60 * time.Second, SimpleResponses: true}
-	if a != want {
+	want := local.Authorizer{Function: "AuthorizeFunction", IdentityHeader: "Authorization", IdentityContext: []string{"routeKey"},
+		TTL: 60 * time.Second, SimpleResponses: true}
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("authorizer = %+v, want %+v", a, want)
 	}
 }
