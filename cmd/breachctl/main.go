@@ -30,6 +30,10 @@ commands:
   redrive                                 process again the records the on-failure queue names
                                           (the sweep when the stream no longer has them); fails
                                           if any message stays in the queue
+  reconcile [--since 24h|<RFC 3339>] [--until now|<RFC 3339>]
+                                          check every version received in the window: archived
+                                          with its digest and a retention in force, once, and
+                                          alerted; print each discrepancy; fails if there is any
 
 Every command but dev takes --stack <name> to work on a deployed stack with the ambient AWS
 credentials; without it, the local stack (endpoint http://127.0.0.1:4566 or AWS_ENDPOINT_URL).
@@ -62,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return invoke(ctx, rest, stdout, stderr)
 	case "redrive":
 		return redrive(ctx, rest, stdout, stderr)
+	case "reconcile":
+		return reconcileCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

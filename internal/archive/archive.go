@@ -139,6 +139,27 @@ func (a *Archive) Head(ctx context.Context, key string) (sha256Hex string, retai
 	return sha256Hex, aws.ToTime(out.ObjectLockRetainUntilDate), string(out.ObjectLockMode), true, nil
 }
 
+// Versions counts the object versions under exactly key, delete markers left out. Put writes a
+// key once, so more than one means something else wrote there (reconcile reports it). The
+// listing is by prefix, which also matches longer keys ("v1.json" is a prefix of "v1.json.bak"):
+// only exact matches count.
+func (a *Archive) Versions(ctx context.Context, key string) (int, error) {
+	n := 0
+	pages := s3.NewListObjectVersionsPaginator(a.s3, &s3.ListObjectVersionsInput{Bucket: aws.String(a.bucket), Prefix: aws.String(key)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("list versions of %s: %w", key, err)
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.Key) == key {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 // checksum is the base64 x-amz-checksum-sha256 of doc, after checking that doc really hashes to
 // sha256Hex: archiving bytes other than those the receipt names would break its promise.
 func checksum(doc []byte, sha256Hex string) (string, error) {

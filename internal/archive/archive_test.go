@@ -195,3 +195,40 @@ func TestPutStopsRetryingWhenContextEnds(t *testing.T) {
 		t.Fatalf("Put = %v, want context.Canceled", err)
 	}
 }
+
+// TestVersionsCountsExactKeyOnly: a second version written past Put (GOVERNANCE retention lets a
+// new version in) is counted; keys the prefix also matches and delete markers are not.
+func TestVersionsCountsExactKeyOnly(t *testing.T) {
+	ctx := context.Background()
+	c := client(t)
+	createBucket(t, c, "versions")
+	a := archive.New(c, "versions", kmsKey, types.ObjectLockModeGovernance, time.Hour, clock)
+	const key = "reports/org/01KAKZ7Q1W5Q7Y3X2V8N4M6P0R/v1.json"
+	count := func(want int) {
+		t.Helper()
+		if n, err := a.Versions(ctx, key); err != nil || n != want {
+			t.Fatalf("Versions = %d, %v; want %d", n, err, want)
+		}
+	}
+	count(0)
+	doc := []byte(`{"version":1}`)
+	if err := a.Put(ctx, key, doc, breachtest.SHA256Hex(doc)); err != nil {
+		t.Fatal(err)
+	}
+	count(1)
+	raw := func(k string) {
+		t.Helper()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("versions"), Key: aws.String(k),
+			Body: strings.NewReader("other"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw(key + ".bak")
+	count(1)
+	raw(key)
+	count(2)
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("versions"), Key: aws.String(key)}); err != nil {
+		t.Fatal(err)
+	}
+	count(2)
+}

@@ -114,6 +114,11 @@ func idempotencyKey(k breach.IdempotencyKey) map[string]types.AttributeValue {
 	}
 }
 
+// sortable writes a time in UTC with a fixed nine-digit fraction, so that the strings sort as the
+// times do (RFC3339Nano trims trailing zeros: "…:00.5Z" would sort before "…:00Z"). Key and
+// filter comparisons on received_at rely on it.
+func sortable(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z07:00") }
+
 func epoch(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // expiryEpoch is an expiry in whole seconds, rounded up: a record lives at least its full time.
@@ -159,7 +164,7 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	version, err := attributevalue.MarshalMap(versionItem{
 		PK: "REPORT#" + string(v.ReportID), SK: versionSK(v.Number), ItemType: itemReportVersion,
 		OrgID: string(v.OrgID), ReportID: string(v.ReportID), Version: v.Number, Stage: string(v.Stage),
-		ReceivedAt: v.ReceivedAt.UTC().Format(time.RFC3339Nano), Severity: string(v.Severity), Late: v.Late,
+		ReceivedAt: sortable(v.ReceivedAt), Severity: string(v.Severity), Late: v.Late,
 		SHA256: v.SHA256, Document: v.Document,
 	})
 	if err != nil {
@@ -176,7 +181,7 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	fanout, err := attributevalue.MarshalMap(fanoutItem{
 		PK: "REPORT#" + string(v.ReportID), SK: fanoutSK(v.Number), ItemType: itemFanout,
 		OrgID: string(v.OrgID), ReportID: string(v.ReportID), Version: v.Number,
-		ReceivedAt: v.ReceivedAt.UTC().Format(time.RFC3339Nano), FanoutPending: "1",
+		ReceivedAt: sortable(v.ReceivedAt), FanoutPending: "1",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode fan-out marker: %w", err)
@@ -276,7 +281,7 @@ func (s *Store) Pending(ctx context.Context, before time.Time, limit int) ([]bre
 		KeyConditionExpression: aws.String("fanout_pending = :p AND received_at < :before"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":p":      &types.AttributeValueMemberS{Value: "1"},
-			":before": &types.AttributeValueMemberS{Value: before.UTC().Format(time.RFC3339Nano)},
+			":before": &types.AttributeValueMemberS{Value: sortable(before)},
 		},
 		Limit: aws.Int32(int32(limit)),
 	})
