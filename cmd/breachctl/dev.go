@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/rs/zerolog"
 
@@ -39,7 +38,13 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	motoPort := fs.Int("moto-port", 4566, "port of the moto_server started when AWS_ENDPOINT_URL is unset")
 	stateDir := fs.String("state", ".local", "where the demo key is written")
 	scheduleEvery := fs.Duration("schedule-every", 0, "run the scheduled functions at this interval (e.g. 1m) instead of their template rate")
+	faultSpec := fs.String("faults", os.Getenv("BREACH_FAULTS"), "make a fraction of the functions' AWS calls fail: comma-separated `<service>[.<Operation>]=<fraction>[:after|before|timeout]` rules, e.g. s3.PutObject=0.1 (default $BREACH_FAULTS)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Parsed before anything starts: a mistyped rule stops here rather than running without it.
+	faults, err := local.ParseFaults(*faultSpec, time.Now().UnixNano())
+	if err != nil {
 		return err
 	}
 	tmpl, err := local.LoadTemplate(*templatePath)
@@ -66,6 +71,9 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if t.outputs, err = local.Outputs(tmpl, names, "http://"+*addr+"/"); err != nil {
 		return err
 	}
+	// Only the functions' own AWS calls get the faults: t.cfg, for the setup, the stream pollers'
+	// reads, the dead-letter queue, the alert printer and the demo key, stays reliable.
+	fns := local.TemplateFunctions(tmpl, names, faults.Apply(cfg), breach.SystemClock(), stderr)
 
 	table, err := t.table()
 	if err != nil {
@@ -83,7 +91,7 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	api, err := local.NewAPI(tmpl, func(id string) (lambda.Handler, error) { return t.function(id, stderr) },
+	api, err := local.NewAPI(tmpl, fns,
 		local.APIOptions{Log: zerolog.New(stderr).With().Timestamp().Str("component", "api").Logger()})
 	if err != nil {
 		return err
@@ -98,9 +106,12 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
-	running, waitBackground, err := t.background(bg, *scheduleEvery, stdout, stderr)
+	running, waitBackground, err := t.background(bg, fns, *scheduleEvery, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	if rules := faults.String(); rules != "" {
+		running = append(running, row{"faults", rules + " (the functions' AWS calls, per attempt)"})
 	}
 
 	fmt.Fprint(stdout, banner(*addr, endpoint, key, keyFile, t.outputs, running))
@@ -122,9 +133,9 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // background starts what Lambda runs without an HTTP request: a stream poller per DynamoDB event
 // of the template, each Schedule event on a ticker, and a local regulator printing the alerts to
-// stdout. It returns one banner line per thing started, and wait, which returns once ctx has
-// ended and all of them stopped.
-func (t *target) background(ctx context.Context, every time.Duration, stdout, stderr io.Writer) (running []row, wait func(), err error) {
+// stdout. The functions are built by fns. It returns one banner line per thing started, and wait,
+// which returns once ctx has ended and all of them stopped.
+func (t *target) background(ctx context.Context, fns local.Functions, every time.Duration, stdout, stderr io.Writer) (running []row, wait func(), err error) {
 	var wg sync.WaitGroup
 	var stops []func()
 	wait = func() {
@@ -140,7 +151,12 @@ func (t *target) background(ctx context.Context, every time.Duration, stdout, st
 		return nil, wait, err
 	}
 	for _, src := range sources {
-		p, err := t.poller(ctx, src, stderr, log)
+		// The stream is read with t.cfg, without faults; the function runs with fns's.
+		fn, err := fns(src.Function)
+		if err != nil {
+			return nil, wait, err
+		}
+		p, err := local.StreamPoller(ctx, t.cfg, t.names, src, fn, log, time.Now)
 		if err != nil {
 			return nil, wait, err
 		}
@@ -164,7 +180,7 @@ func (t *target) background(ctx context.Context, every time.Duration, stdout, st
 				return nil, wait, fmt.Errorf("%s: %w (use --schedule-every)", s.Function, err)
 			}
 		}
-		fn, err := t.function(s.Function, stderr)
+		fn, err := fns(s.Function)
 		if err != nil {
 			return nil, wait, err
 		}

@@ -30,13 +30,19 @@ commands:
   redrive                                 process again the records the on-failure queue names
                                           (the sweep when the stream no longer has them); fails
                                           if any message stays in the queue
+  load [--url http://127.0.0.1:3000] [--key KEY | --key-file .local/demo-key] [-n 100] [-c 8]
+       [--max-bytes 262144] [--seed 1] [--timeout 5m] [--receipts file.jsonl] [--allow-remote]
+                                          send n generated reports with c clients, retrying with the
+                                          same Idempotency-Key; print throughput and latency
+                                          percentiles; fails if any report is not accepted. Only to
+                                          this machine unless --allow-remote
   reconcile [--since 24h|<RFC 3339>] [--until now|<RFC 3339>]
                                           check every version received in the window: archived
                                           with its digest and a retention in force, once, and
                                           alerted; print each discrepancy; fails if there is any
 
-Every command but dev takes --stack <name> to work on a deployed stack with the ambient AWS
-credentials; without it, the local stack (endpoint http://127.0.0.1:4566 or AWS_ENDPOINT_URL).
+Every command but dev and load takes --stack <name> to work on a deployed stack with the ambient
+AWS credentials; without it, the local stack (endpoint http://127.0.0.1:4566 or AWS_ENDPOINT_URL).
 `
 
 func main() {
@@ -66,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return invoke(ctx, rest, stdout, stderr)
 	case "redrive":
 		return redrive(ctx, rest, stdout, stderr)
+	case "load":
+		return load(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return reconcileCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":

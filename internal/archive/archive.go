@@ -139,25 +139,23 @@ func (a *Archive) Head(ctx context.Context, key string) (sha256Hex string, retai
 	return sha256Hex, aws.ToTime(out.ObjectLockRetainUntilDate), string(out.ObjectLockMode), true, nil
 }
 
-// Versions counts the object versions under exactly key, delete markers left out. Put writes a
-// key once, so more than one means something else wrote there (reconcile reports it). The
-// listing is by prefix, which also matches longer keys ("v1.json" is a prefix of "v1.json.bak"):
-// only exact matches count.
-func (a *Archive) Versions(ctx context.Context, key string) (int, error) {
-	n := 0
-	pages := s3.NewListObjectVersionsPaginator(a.s3, &s3.ListObjectVersionsInput{Bucket: aws.String(a.bucket), Prefix: aws.String(key)})
+// VersionCounts counts the object versions of every key under prefix, delete markers left out.
+// Put writes a key once, so more than one version means something else wrote there (reconcile
+// reports it). One listing serves a whole reconcile run: a listing per key costs as many calls,
+// and moto answers each by scanning the whole bucket.
+func (a *Archive) VersionCounts(ctx context.Context, prefix string) (map[string]int, error) {
+	counts := map[string]int{}
+	pages := s3.NewListObjectVersionsPaginator(a.s3, &s3.ListObjectVersionsInput{Bucket: aws.String(a.bucket), Prefix: aws.String(prefix)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("list versions of %s: %w", key, err)
+			return nil, fmt.Errorf("list object versions under %s: %w", prefix, err)
 		}
 		for _, v := range page.Versions {
-			if aws.ToString(v.Key) == key {
-				n++
-			}
+			counts[aws.ToString(v.Key)]++
 		}
 	}
-	return n, nil
+	return counts, nil
 }
 
 // checksum is the base64 x-amz-checksum-sha256 of doc, after checking that doc really hashes to

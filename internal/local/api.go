@@ -107,6 +107,10 @@ func NewAPI(t *Template, fns Functions, opts APIOptions) (*API, error) {
 		log:   opts.Log,
 		events: json.JoinOptions(
 			json.Deterministic(true),
+			// Header values, query strings and path parameters are bytes, not necessarily UTF-8
+			// (net/http passes obs-text, 0x80-0xFF, through), but an event is JSON: invalid bytes
+			// become U+FFFD rather than failing the marshal, which answered such requests 500.
+			jsontext.AllowInvalidUTF8(true),
 			// events.APIGatewayV2HTTPRequestContext.Authentication (mTLS only) is a struct that
 			// would marshal as empty strings: written as {} it is left out by its omitempty, as
 			// API Gateway leaves it out without mTLS.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,9 @@ func (s *liveStack) alerts(t *testing.T, queueURL string) []breach.Alert {
 		if len(out.Messages) == 0 {
 			empty++
 		}
-		for _, m := range out.Messages {
+		var done []sqstypes.DeleteMessageBatchRequestEntry
+		for i, m := range out.Messages {
+			done = append(done, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
 			var a breach.Alert
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
 				t.Fatalf("alert %s: %v", aws.ToString(m.Body), err)
@@ -77,7 +80,9 @@ func (s *liveStack) alerts(t *testing.T, queueURL string) []breach.Alert {
 				}
 			}
 			got = append(got, a)
-			if _, err := sqs.NewFromConfig(s.cfg).DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		}
+		if len(done) > 0 {
+			if _, err := sqs.NewFromConfig(s.cfg).DeleteMessageBatch(context.Background(), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: done}); err != nil {
 				t.Fatal(err)
 			}
 		}

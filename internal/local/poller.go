@@ -234,6 +234,12 @@ func (p *Poller) readShard(ctx context.Context, shardID string, pos *shardPositi
 	}
 	pos.iterator = aws.ToString(out.NextShardIterator)
 	pos.closed = out.NextShardIterator == nil
+	if len(out.Records) == 0 {
+		// moto undoes a cancelled TransactWriteItems by restoring a copy of the table, whose stream
+		// is new: an iterator held across it sees nothing again. Ask for a fresh one after the last
+		// record handled (DynamoDB's iterators never go stale this way; the extra call is cheap).
+		pos.iterator = ""
+	}
 	return len(out.Records), nil
 }
 

@@ -43,7 +43,21 @@ type liveStack struct {
 
 func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
 	t.Helper()
+	return newLiveStackWith(t, clock, liveOptions{})
+}
+
+// liveOptions change how a live stack runs.
+type liveOptions struct {
+	wrap          func(aws.Config) aws.Config // the functions' AWS config (the fault switch, say)
+	dynamoDBLocal bool                        // DynamoDB on DynamoDB Local rather than moto
+}
+
+func newLiveStackWith(t *testing.T, clock breach.Clock, opts liveOptions) *liveStack {
+	t.Helper()
 	cfg := localtest.Config(t, localtest.Moto(t))
+	if opts.dynamoDBLocal {
+		cfg = local.ConfigFor(local.Endpoints{AWS: aws.ToString(cfg.BaseEndpoint), DynamoDB: localtest.DynamoDBLocal(t)})
+	}
 	tpl := loadReal(t)
 	names, err := local.CreateResources(context.Background(), cfg, tpl, "test")
 	if err != nil {
@@ -53,6 +67,9 @@ func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
 	f := &faults{}
 	faulty := cfg.Copy()
 	faulty.APIOptions = append(faulty.APIOptions, f.middleware)
+	if opts.wrap != nil {
+		faulty = opts.wrap(faulty)
+	}
 	fns := local.TemplateFunctions(tpl, names, faulty, clock, logs)
 	api, err := local.NewAPI(tpl, fns, local.APIOptions{Log: zerolog.New(logs), Now: clock})
 	if err != nil {

@@ -21,8 +21,8 @@ import (
 type Archive interface {
 	// Head is the SHA-256 (hex), retention and presence of the object under key.
 	Head(ctx context.Context, key string) (sha256Hex string, retainUntil time.Time, mode string, found bool, err error)
-	// Versions counts the object versions under key.
-	Versions(ctx context.Context, key string) (int, error)
+	// VersionCounts counts the object versions of every key under prefix.
+	VersionCounts(ctx context.Context, prefix string) (map[string]int, error)
 }
 
 // Discrepancy is one problem with one version.
@@ -39,6 +39,9 @@ type Summary struct {
 	Discrepancies               []Discrepancy // sorted by report id (ULIDs: time order), version
 }
 
+// archivePrefix holds every archived version (breach.ArchiveKey).
+const archivePrefix = "reports/"
+
 // workers is how many versions are checked at once: each check is two or three S3 calls, so
 // latency, not CPU, bounds it.
 const workers = 8
@@ -49,6 +52,12 @@ const workers = 8
 // the table or the archive stops the run: a version that could not be checked is not vouched for.
 func Run(ctx context.Context, versions func(ctx context.Context, fn func(breach.Version, dynamo.FanoutState) error) error,
 	archive Archive, progress func(done int), now time.Time) (Summary, error) {
+	// Read before the versions: an object written between this listing and a version's check is
+	// counted as one version less, never more.
+	versionCounts, err := archive.VersionCounts(ctx, archivePrefix)
+	if err != nil {
+		return Summary{}, err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	type job struct {
@@ -67,7 +76,7 @@ func Run(ctx context.Context, versions func(ctx context.Context, fn func(breach.
 				if ctx.Err() != nil {
 					continue // stopped: drain what the producer already handed over
 				}
-				r, err := check(ctx, archive, j.v, j.f, now)
+				r, err := check(ctx, archive, versionCounts, j.v, j.f, now)
 				if err != nil {
 					cancel(err)
 					continue
@@ -86,7 +95,7 @@ func Run(ctx context.Context, versions func(ctx context.Context, fn func(breach.
 			}
 		})
 	}
-	err := versions(ctx, func(v breach.Version, f dynamo.FanoutState) error {
+	err = versions(ctx, func(v breach.Version, f dynamo.FanoutState) error {
 		select {
 		case jobs <- job{v, f}:
 			return nil
@@ -115,7 +124,7 @@ type result struct {
 }
 
 // check reads what the archive holds for v and compares it, and v's marker, with the promise.
-func check(ctx context.Context, archive Archive, v breach.Version, f dynamo.FanoutState, now time.Time) (result, error) {
+func check(ctx context.Context, archive Archive, versionCounts map[string]int, v breach.Version, f dynamo.FanoutState, now time.Time) (result, error) {
 	var r result
 	problem := func(format string, args ...any) { r.problems = append(r.problems, fmt.Sprintf(format, args...)) }
 	// A fan-out still running is not yet a fault: say so, so that a fresh version is not taken
@@ -149,11 +158,7 @@ func check(ctx context.Context, archive Archive, v breach.Version, f dynamo.Fano
 		case !until.After(now):
 			problem("retention ends before now (until %s)", until.UTC().Format(time.RFC3339))
 		}
-		n, err := archive.Versions(ctx, key)
-		if err != nil {
-			return result{}, fmt.Errorf("%s v%d: %w", v.ReportID, v.Number, err)
-		}
-		if n > 1 {
+		if n := versionCounts[key]; n > 1 {
 			problem("%d object versions under the key", n)
 		}
 	} else {

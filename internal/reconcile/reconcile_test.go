@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,10 +43,16 @@ func (a *fakeArchive) Head(_ context.Context, key string) (string, time.Time, st
 	return o.sha256, o.until, o.mode, ok, nil
 }
 
-func (a *fakeArchive) Versions(_ context.Context, key string) (int, error) {
+func (a *fakeArchive) VersionCounts(_ context.Context, prefix string) (map[string]int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.objects[key].versions, nil
+	counts := map[string]int{}
+	for key, o := range a.objects {
+		if strings.HasPrefix(key, prefix) {
+			counts[key] = o.versions
+		}
+	}
+	return counts, nil
 }
 
 type entry struct {

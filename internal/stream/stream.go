@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -24,31 +26,47 @@ type Decoder func(item map[string]types.AttributeValue) (breach.Version, error)
 // Handler is process-report's Lambda handler.
 type Handler func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
 
-// ProcessReport fans out each record's version in order. At the first failure it stops and names
-// that record: Lambda then retries from it, so the records before it are not processed again
-// and those after it will be.
+// ProcessReport fans out a batch's records concurrently, then answers as Lambda expects: the first
+// record, in stream order, that failed. Lambda retries from it, so the records before it are not
+// processed again; those after it are, and find their fan-out done (the ledger) or redo it
+// idempotently. Records of one batch are mostly of different reports; two versions of one report
+// in a batch may have their alerts published in either order (each carries its version).
 func ProcessReport(f *breach.Fanout, decode Decoder, log zerolog.Logger) Handler {
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		for _, rec := range ev.Records {
-			seq := rec.Change.SequenceNumber
-			if seq == "" {
+			if rec.Change.SequenceNumber == "" {
 				// Without an id the response could not name the record: fail the whole batch.
 				return events.DynamoDBEventResponse{}, errors.New("stream record without a sequence number")
 			}
-			l := log.With().Str("sequence_number", seq).Logger()
-			v, err := versionOf(rec, decode)
-			if err == nil {
-				l = l.With().Str("report_id", string(v.ReportID)).Int("version", v.Number).Str("org_id", string(v.OrgID)).Logger()
-				err = f.Process(ctx, v)
-			}
-			if err != nil {
-				l.Error().Err(err).Msg("fan-out failed; Lambda retries from this record")
-				return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: seq}}}, nil
-			}
-			l.Info().Msg("fan-out done (archived and alerted, now or by an earlier delivery)")
+		}
+		failed := make([]bool, len(ev.Records))
+		var wg sync.WaitGroup
+		for i, rec := range ev.Records {
+			wg.Go(func() { failed[i] = !process(ctx, f, decode, rec, log) })
+		}
+		wg.Wait()
+		if i := slices.Index(failed, true); i >= 0 {
+			return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{
+				{ItemIdentifier: ev.Records[i].Change.SequenceNumber}}}, nil
 		}
 		return events.DynamoDBEventResponse{}, nil
 	}
+}
+
+// process fans out one record's version and logs the outcome; it reports success.
+func process(ctx context.Context, f *breach.Fanout, decode Decoder, rec events.DynamoDBEventRecord, log zerolog.Logger) bool {
+	l := log.With().Str("sequence_number", rec.Change.SequenceNumber).Logger()
+	v, err := versionOf(rec, decode)
+	if err == nil {
+		l = l.With().Str("report_id", string(v.ReportID)).Int("version", v.Number).Str("org_id", string(v.OrgID)).Logger()
+		err = f.Process(ctx, v)
+	}
+	if err != nil {
+		l.Error().Err(err).Msg("fan-out failed; Lambda retries from the first failed record")
+		return false
+	}
+	l.Info().Msg("fan-out done (archived and alerted, now or by an earlier delivery)")
+	return true
 }
 
 func versionOf(rec events.DynamoDBEventRecord, decode Decoder) (breach.Version, error) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/breach-intake/intake/internal/local"
 )
@@ -28,16 +27,25 @@ func Moto(t testing.TB) string {
 	return m.Endpoint()
 }
 
-// Config is an AWS config for the endpoint with static test credentials.
+// Config is the local stack's AWS config for the endpoint (local.Config); the environment is set
+// to the same for code that reads it (breachctl run by a test).
 func Config(t testing.TB, endpoint string) aws.Config {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL", endpoint)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_REGION", Region)
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	return local.Config(endpoint)
+}
+
+// DynamoDBLocal starts DynamoDB Local for the test and stops it at cleanup; it fails the test,
+// never skips it, when java or the jar is missing.
+func DynamoDBLocal(t testing.TB) string {
+	t.Helper()
+	d, err := local.StartDynamoDBLocal(context.Background(), 0)
 	if err != nil {
-		t.Fatalf("load AWS config: %v", err)
+		t.Fatalf("test needs DynamoDB Local: %v", err)
 	}
-	return cfg
+	t.Cleanup(d.Stop)
+	return d.Endpoint()
 }
