@@ -110,6 +110,9 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// However dev ends, the pollers and the alert printer stop (and unsubscribe) before the
+	// deferred moto.Stop ends their endpoint.
+	defer func() { stopBackground(); waitBackground() }()
 	if rules := faults.String(); rules != "" {
 		running = append(running, row{"faults", rules + " (the functions' AWS calls, per attempt)"})
 	}
@@ -126,8 +129,6 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	stopBackground()
-	waitBackground()
 	return nil
 }
 

@@ -25,7 +25,9 @@ func reconcileCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	var tf targetFlags
 	tf.register(fs)
 	since := fs.String("since", "24h", "start of the window: RFC 3339, or a duration back from now")
-	until := fs.String("until", "now", "end of the window (excluded): RFC 3339, a duration back from now, or now")
+	// By default the window ends SweepAge ago: a version younger than that may still be on its
+	// way to the archive and the alert topic, which is not a discrepancy.
+	until := fs.String("until", breach.SweepAge.String(), "end of the window (excluded): RFC 3339, a duration back from now, or now")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err

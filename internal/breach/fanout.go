@@ -122,7 +122,7 @@ func (f *Fanout) alertOf(ctx context.Context, v Version) (Alert, error) {
 	}
 	org, err := f.store.Organisation(ctx, v.OrgID)
 	if err != nil {
-		return Alert{}, fmt.Errorf("organisation %s: %v", v.OrgID, err)
+		return Alert{}, fmt.Errorf("organisation %s: %w", v.OrgID, err)
 	}
 	kind := AlertSupplement
 	if doc.Version == 1 {

@@ -207,7 +207,7 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	}
 	for attempt := range conflictRetries {
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if !isTransactionConflict(err) {
+		if !isTransactionConflict(err) || attempt == conflictRetries-1 {
 			break
 		}
 		// Another transaction on the same items (a concurrent retry of this request) is in
@@ -247,10 +247,15 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 func (s *Store) Alerted(ctx context.Context, id breach.ReportID, n int) (bool, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: reportKey(id, fanoutSK(n)), ConsistentRead: aws.Bool(true),
-		ProjectionExpression: aws.String("alerted_at"),
+		ProjectionExpression: aws.String("pk, alerted_at"),
 	})
 	if err != nil {
 		return false, fmt.Errorf("get fan-out marker of %s v%d: %w", id, n, err)
+	}
+	if out.Item == nil {
+		// Every version is written with its marker: without one, publishing would repeat on every
+		// retry, as MarkAlerted could never record it.
+		return false, fmt.Errorf("no fan-out marker for %s v%d", id, n)
 	}
 	_, alerted := out.Item["alerted_at"]
 	return alerted, nil

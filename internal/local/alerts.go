@@ -68,7 +68,9 @@ func SubscribeAlertPrinter(ctx context.Context, cfg aws.Config, topicArn string,
 	go func() {
 		defer close(done)
 		for loop.Err() == nil {
-			got, err := q.ReceiveMessage(loop, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+			// No long poll: the local config sends moto one request at a time, and a request
+			// waiting a second for messages would hold up every other call to moto that long.
+			got, err := q.ReceiveMessage(loop, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10})
 			if loop.Err() != nil {
 				return
 			}
@@ -79,6 +81,12 @@ func SubscribeAlertPrinter(ctx context.Context, cfg aws.Config, topicArn string,
 				case <-time.After(time.Second):
 				}
 				continue
+			}
+			if len(got.Messages) == 0 {
+				select {
+				case <-loop.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
 			}
 			for _, m := range got.Messages {
 				fmt.Fprintln(out, AlertLine([]byte(aws.ToString(m.Body))))

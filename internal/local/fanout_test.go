@@ -12,6 +12,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,9 +203,12 @@ func TestFanoutUnderFaults(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, st.submit(t, key, fmt.Sprintf("fault-%d", i)).ID)
 	}
-	puts := map[string]int{}
+	puts := map[string]int{} // process-report handles a batch's records concurrently
+	var putsMu sync.Mutex
 	st.faults.set("PutObject", func(in any) error {
 		k := aws.ToString(in.(*s3.PutObjectInput).Key)
+		putsMu.Lock()
+		defer putsMu.Unlock()
 		puts[k]++
 		if k == st.archiveKey(ids[2]) && puts[k] == 1 {
 			return errors.New("injected: S3 unavailable")

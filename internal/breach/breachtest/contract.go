@@ -173,5 +173,8 @@ func LedgerContract(t *testing.T, open func(t *testing.T) (breach.Store, breach.
 		if err := l.MarkAlerted(ctx, v.ReportID, 2, received); err == nil {
 			t.Fatal("MarkAlerted of an unknown version succeeded")
 		}
+		if _, err := l.Alerted(ctx, v.ReportID, 2); err == nil {
+			t.Fatal("Alerted of a version without a fan-out marker answered")
+		}
 	})
 }

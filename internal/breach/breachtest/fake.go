@@ -83,6 +83,9 @@ func (s *Store) Versions(id breach.ReportID) []breach.Version {
 func (s *Store) Alerted(_ context.Context, id breach.ReportID, n int) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.version(id, n); !ok {
+		return false, breach.Errorf(breach.NotFound, "no version %d of %s", n, id)
+	}
 	_, ok := s.alerted[breach.VersionRef{ReportID: id, Number: n}]
 	return ok, nil
 }
