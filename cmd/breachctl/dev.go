@@ -226,8 +226,9 @@ func (t *target) poller(ctx context.Context, src local.StreamSource, stderr io.W
 // rate reads a schedule's rate(N unit) expression. cron(…) has no fixed interval: it needs
 // --schedule-every locally.
 func rate(expr string) (time.Duration, error) {
-	inner, ok := strings.CutPrefix(expr, "rate(")
-	if inner, ok = strings.CutSuffix(inner, ")"); !ok {
+	inner, isRate := strings.CutPrefix(expr, "rate(")
+	inner, closed := strings.CutSuffix(inner, ")")
+	if !isRate || !closed {
 		return 0, fmt.Errorf("schedule %q has no fixed rate", expr)
 	}
 	n, unit, _ := strings.Cut(strings.TrimSpace(inner), " ")

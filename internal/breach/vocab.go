@@ -54,10 +54,6 @@ const (
 	StageDORAFinal        Stage = "dora.final"
 )
 
-// supplementStages are the stages a supplement may name.
-var supplementStages = []Stage{StageSupplementary, StageNIS2EarlyWarning, StageNIS2Notification, StageNIS2Final,
-	StageDORAInitial, StageDORAIntermediate, StageDORAFinal}
-
 func anyIn(have []string, wanted []string) bool {
 	return slices.ContainsFunc(have, func(s string) bool { return slices.Contains(wanted, s) })
 }
