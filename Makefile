@@ -4,7 +4,9 @@ FUNCTIONS := \
 	AuthorizeFunction=authorize \
 	SubmitReportFunction=submit-report \
 	ProcessReportFunction=process-report \
-	SweepFunction=sweep
+	SweepFunction=sweep \
+	ReadReportsFunction=read-reports \
+	AuditAnchorFunction=audit-anchor
 
 ids = $(foreach f,$(FUNCTIONS),$(firstword $(subst =, ,$f)))
 pkg = $(patsubst $1=%,%,$(filter $1=%,$(FUNCTIONS)))

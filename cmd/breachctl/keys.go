@@ -15,11 +15,11 @@ import (
 	"github.com/breach-intake/intake/internal/dynamo"
 )
 
-// keys creates and revokes API keys. The plaintext key is the only thing on stdout, so scripts
-// can capture it; it is shown once and cannot be recovered.
+// keys creates, rotates and revokes API keys. The plaintext key is the only thing on stdout, so
+// scripts can capture it; it is shown once and cannot be recovered.
 func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("keys: want create or revoke")
+		return errors.New("keys: want create, rotate or revoke")
 	}
 	fs := newFlags("keys "+args[0], stderr)
 	var tf targetFlags
@@ -72,9 +72,62 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "key %s revoked; the gateway may accept it until its authorizer cache expires (60 s)\n", ids[0])
 		return nil
+	case "rotate":
+		grace := fs.Duration("grace", 24*time.Hour, "how long the old key keeps working (0: it stops now)")
+		ids, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 {
+			return errors.New("keys rotate: want exactly one key id")
+		}
+		if *grace < 0 {
+			return fmt.Errorf("keys rotate: --grace %s is negative", *grace)
+		}
+		store, err := openStore(ctx, tf)
+		if err != nil {
+			return err
+		}
+		return rotateKey(ctx, store, ids[0], time.Now(), *grace, stdout, stderr)
 	default:
-		return fmt.Errorf("keys: unknown subcommand %q (want create or revoke)", args[0])
+		return fmt.Errorf("keys: unknown subcommand %q (want create, rotate or revoke)", args[0])
 	}
+}
+
+// rotateKey prints a new key for the principal of key id and makes the old one expire after
+// grace, so that its holder can switch without an outage. A revoked or expired key is not
+// rotated: its principal gets a new key with keys create, deliberately.
+func rotateKey(ctx context.Context, store *dynamo.Store, id string, now time.Time, grace time.Duration, stdout, stderr io.Writer) error {
+	old, err := store.Key(ctx, id)
+	if err != nil {
+		return fmt.Errorf("rotate %s: %w", id, err)
+	}
+	switch {
+	case !old.RevokedAt.IsZero():
+		return fmt.Errorf("rotate %s: the key is revoked; issue a new one with keys create", id)
+	case !old.ExpiresAt.IsZero() && !now.Before(old.ExpiresAt):
+		return fmt.Errorf("rotate %s: the key has expired; issue a new one with keys create", id)
+	}
+	k, plaintext, err := storeKey(ctx, store, auth.Key{Principal: old.Principal, OrgID: old.OrgID, Regulator: old.Regulator, CreatedAt: now})
+	if err != nil {
+		return err
+	}
+	// The new key is out before the old one is touched: whatever happens next, its holder has a
+	// working key.
+	if _, err := fmt.Fprintln(stdout, plaintext); err != nil {
+		return err
+	}
+	until, err := store.ExpireKey(ctx, id, now.Add(grace))
+	if err != nil {
+		return fmt.Errorf("the new key is printed, but the old key %s still works, without the grace period ending: %w (run keys revoke %s when its holder has switched)", id, err, id)
+	}
+	kept := ""
+	if until.Before(now.Add(grace).Truncate(time.Second)) {
+		kept = " (its earlier expiry, kept)"
+	}
+	fmt.Fprintf(stderr, "new key %s for the same %s; the old key %s expires at %s%s; the gateway may accept it up to 60 s longer (its authorizer cache)\n",
+		k.ID, old.Principal, id, until.Format(time.RFC3339), kept)
+	return nil
 }
 
 func openStore(ctx context.Context, tf targetFlags) (*dynamo.Store, error) {
@@ -102,25 +155,28 @@ func createOrganisationKey(ctx context.Context, store *dynamo.Store, org breach.
 	if created {
 		fmt.Fprintf(stderr, "organisation %s provisioned\n", org.ID)
 	}
-	return storeKey(ctx, store, auth.Key{Principal: auth.PrincipalOrganisation, OrgID: string(org.ID), CreatedAt: now})
+	_, plaintext, err := storeKey(ctx, store, auth.Key{Principal: auth.PrincipalOrganisation, OrgID: string(org.ID), CreatedAt: now})
+	return plaintext, err
 }
 
 func createRegulatorKey(ctx context.Context, store *dynamo.Store, name string, now time.Time) (string, error) {
-	return storeKey(ctx, store, auth.Key{Principal: auth.PrincipalRegulator, Regulator: name, CreatedAt: now})
+	_, plaintext, err := storeKey(ctx, store, auth.Key{Principal: auth.PrincipalRegulator, Regulator: name, CreatedAt: now})
+	return plaintext, err
 }
 
-// storeKey draws a key for the principal described by who and stores its hash.
-func storeKey(ctx context.Context, store *dynamo.Store, who auth.Key) (string, error) {
+// storeKey draws a key for the principal described by who and stores its hash; it returns the
+// key and its plaintext.
+func storeKey(ctx context.Context, store *dynamo.Store, who auth.Key) (auth.Key, string, error) {
 	k, plaintext, err := auth.NewKey(rand.Reader)
 	if err != nil {
-		return "", err
+		return auth.Key{}, "", err
 	}
 	k.Principal, k.OrgID, k.Regulator, k.CreatedAt = who.Principal, who.OrgID, who.Regulator, who.CreatedAt.UTC()
 	if err := k.Validate(); err != nil {
-		return "", err
+		return auth.Key{}, "", err
 	}
 	if err := store.PutKey(ctx, k); err != nil {
-		return "", err
+		return auth.Key{}, "", err
 	}
-	return plaintext, nil
+	return k, plaintext, nil
 }

@@ -23,7 +23,10 @@ commands:
   keys create --org <id> --name <legal name> [--siren <siren>] [--country FR]
                                           provision the organisation if new, print a new key
   keys create --regulator <name>          print a new regulator key
-  keys revoke <keyid>                     revoke a key
+  keys revoke <keyid>                     revoke a key (the gateway may still accept it for up to
+                                          60 s: its authorizer cache)
+  keys rotate <keyid> [--grace 24h]       print a new key for the same principal; the old one
+                                          expires after the grace period
   outputs                                 print the stack's Outputs as one JSON object
   invoke <FunctionLogicalId> --event <file.json>
                                           run one function's handler in-process, print its response
@@ -40,6 +43,13 @@ commands:
                                           check every version received in the window: archived
                                           with its digest and a retention in force, once, and
                                           alerted; print each discrepancy; fails if there is any
+  submit <report.json> [--url http://127.0.0.1:3000] [--key KEY | $BREACH_API_KEY | --key-file .local/demo-key]
+         [--out receipt.json] [--idempotency-key KEY]
+                                          file a report with the Go client, print its receipt and
+                                          save it (default receipt-<id>-v<n>.json) for verification
+  audit verify                            check every audit chain and anchor; print each chain's
+                                          first broken link; fails if any
+  audit anchor                            anchor every chain's head now in the archive (local stack)
 
 Every command but dev and load takes --stack <name> to work on a deployed stack with the ambient
 AWS credentials; without it, the local stack (endpoint http://127.0.0.1:4566 or AWS_ENDPOINT_URL).
@@ -76,6 +86,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return load(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return reconcileCommand(ctx, rest, stdout, stderr)
+	case "submit":
+		return submit(ctx, rest, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -16,6 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/internal/apigw"
+	"github.com/breach-intake/intake/internal/audit"
+	"github.com/breach-intake/intake/internal/audit/audittest"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/breach/breachtest"
 )
@@ -44,9 +46,14 @@ func sampleEvent(t testing.TB) events.APIGatewayV2HTTPRequest {
 }
 
 func newHandler(store breach.Store, logs *bytes.Buffer) apigw.Handler {
+	return submitHandler(store, audittest.NewStore(), logs)
+}
+
+// submitHandler is the submit-report handler over store, its audit trail over trail.
+func submitHandler(store breach.Store, trail audit.Store, logs *bytes.Buffer) apigw.Handler {
 	ids := func(time.Time) breach.ReportID { return "01KAKZ7Q1W5Q7Y3X2V8N4M6P0R" }
 	in := breach.NewIntake(store, func() time.Time { return now }, ids)
-	return apigw.SubmitReport(in, zerolog.New(logs))
+	return apigw.SubmitReport(in, audit.NewTrail(trail, func() time.Time { return now }), zerolog.New(logs))
 }
 
 type errorBody struct {
@@ -159,7 +166,7 @@ func TestSubmitReplaysAndRefusesReuse(t *testing.T) {
 
 type failingStore struct{ breach.Store }
 
-func (failingStore) SaveVersion(context.Context, breach.Version, breach.IdempotencyRecord, time.Time) (*breach.IdempotencyRecord, error) {
+func (failingStore) SaveVersion(context.Context, breach.Version, breach.ReportHead, breach.IdempotencyRecord, time.Time) (*breach.IdempotencyRecord, error) {
 	return nil, errors.New("dynamodb: connection refused to 10.0.0.1 (secret detail)")
 }
 

@@ -1,7 +1,7 @@
 // Package app builds each Lambda function's handler from its environment. functions/*/main.go
 // and the local stack both call it, so the code that runs locally is the code that runs in Lambda.
-// The fan-out functions live in app/fanout, so that the intake's functions do not link (and
-// initialise, at every cold start) the S3 and SNS clients.
+// The fan-out functions live in app/fanout, the read function in app/reads, so that the intake's
+// functions do not link (and initialise, at every cold start) the S3, SNS and KMS clients.
 package app
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/internal/apigw"
+	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
@@ -58,14 +59,16 @@ type Runtime struct {
 	Clock breach.Clock
 }
 
-// SubmitReport is the submit-report function.
+// SubmitReport is the submit-report function: first reports and supplements, each answer
+// appended to the calling organisation's audit chain.
 func SubmitReport(rt Runtime) (apigw.Handler, error) {
 	table, err := Required(rt.Env, "TABLE_NAME")
 	if err != nil {
 		return nil, err
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), table)
-	return apigw.SubmitReport(breach.NewIntake(store, rt.Clock, breach.ULIDs()), rt.Log), nil
+	db := dynamodb.NewFromConfig(rt.AWS)
+	trail := audit.NewTrail(dynamo.NewAuditStore(db, table), rt.Clock)
+	return apigw.SubmitReport(breach.NewIntake(dynamo.New(db, table), rt.Clock, breach.ULIDs()), trail, rt.Log), nil
 }
 
 // AuthorizerHandler is the signature of the HTTP API Lambda authorizer.

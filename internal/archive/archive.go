@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -166,6 +168,20 @@ func checksum(doc []byte, sha256Hex string) (string, error) {
 		return "", fmt.Errorf("document does not hash to %q", sha256Hex)
 	}
 	return base64.StdEncoding.EncodeToString(sum[:]), nil
+}
+
+// ParseRetention reads the Object Lock mode and the retention in days as the template passes them
+// to the functions (ARCHIVE_LOCK_MODE, ARCHIVE_RETENTION_DAYS).
+func ParseRetention(mode, days string) (types.ObjectLockMode, time.Duration, error) {
+	m := types.ObjectLockMode(mode)
+	if !slices.Contains(m.Values(), m) {
+		return "", 0, fmt.Errorf("lock mode %q is not one of %v", mode, m.Values())
+	}
+	n, err := strconv.Atoi(days)
+	if err != nil || n < 1 {
+		return "", 0, fmt.Errorf("retention %q is not a number of days", days)
+	}
+	return m, time.Duration(n) * 24 * time.Hour, nil
 }
 
 func errorCode(err error) string {

@@ -46,3 +46,17 @@ func ExampleDeadlines() {
 	// nis2.notification 2027-01-31T09:00:00Z true
 	// nis2.final 2027-02-28T09:00:00Z false
 }
+
+func ExampleCursors() {
+	cursors, err := breach.NewCursors([]byte("a secret key of at least 32 bytes, from the environment"))
+	if err != nil {
+		panic(err)
+	}
+	next := cursors.Seal("org-a", "01KAKZ7Q1W5Q7Y3X2V8N4M6P0R") // the last report of a page
+	fmt.Println(cursors.Open("org-a", next))
+	_, err = cursors.Open("org-b", next) // another organisation's cursor opens nothing
+	fmt.Println(err)
+	// Output:
+	// 01KAKZ7Q1W5Q7Y3X2V8N4M6P0R <nil>
+	// validation_failed: the cursor is not valid [{query.cursor format}]
+}

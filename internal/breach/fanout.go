@@ -30,8 +30,7 @@ type Ledger interface {
 	MarkAlerted(ctx context.Context, id ReportID, n int, at time.Time) error
 	// Pending lists versions received before `before` whose fan-out is not done, oldest first.
 	Pending(ctx context.Context, before time.Time, limit int) ([]VersionRef, error)
-	// Version reads a stored version.
-	Version(ctx context.Context, id ReportID, n int) (Version, error)
+	VersionReader
 }
 
 // VersionRef names one version of a report.

@@ -95,7 +95,9 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 		return Accepted{}, fmt.Errorf("marshal receipt: %w", err)
 	}
 	rec := IdempotencyRecord{Key: key, RequestSHA256: requestSHA, Receipt: receipt, ExpiresAt: now.Add(IdempotencyTTL)}
-	prior, err := in.store.SaveVersion(ctx, v, rec, now)
+	head := ReportHead{Org: s.Org, ID: id, Latest: 1, Regimes: r.Regimes, AwareAt: aware, Covered: covered,
+		ReceivedAt: now, UpdatedAt: now, Stage: StageInitial, Severity: sev, Late: late}
+	prior, err := in.store.SaveVersion(ctx, v, head, rec, now)
 	if err != nil {
 		return Accepted{}, err
 	}
@@ -104,6 +106,28 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 	}
 	return Accepted{Receipt: receipt, ID: id, Version: 1, Severity: sev, Late: late}, nil
 }
+
+// Head returns org's report id. A malformed id, an unknown one and another organisation's all
+// get the same NotFound (API.md: never confirm that a report exists); a malformed one without a
+// store read.
+func (in *Intake) Head(ctx context.Context, org OrgID, id string) (ReportHead, error) {
+	return head(ctx, in.store, org, id)
+}
+
+func head(ctx context.Context, store Store, org OrgID, id string) (ReportHead, error) {
+	if !wellFormedID(id) {
+		return ReportHead{}, noSuchReport()
+	}
+	h, err := store.Head(ctx, org, ReportID(id))
+	if ErrorCode(err) == NotFound {
+		return ReportHead{}, noSuchReport() // the store's message may name the id
+	}
+	return h, err
+}
+
+// noSuchReport is the one answer for every report a caller may not see: its message names
+// nothing, so that answers are byte-identical whatever the id.
+func noSuchReport() *Error { return &Error{Code: NotFound, Msg: "no such report"} }
 
 // replay answers a request whose Idempotency-Key was already used: the first receipt for the same
 // body, a 422 for another body.

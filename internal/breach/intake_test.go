@@ -78,7 +78,7 @@ func TestExamplesGiveTheirDocumentedResults(t *testing.T) {
 			if !slices.Equal(covered, tc.covered) {
 				t.Errorf("covered %v, want %v", covered, tc.covered)
 			}
-			vs := store.Versions(rc.ID)
+			vs := store.Stored(rc.ID)
 			if len(vs) != 1 || vs[0].SHA256 != rc.SHA256 {
 				t.Fatalf("stored versions %+v do not match receipt sha %s", vs, rc.SHA256)
 			}
@@ -177,7 +177,7 @@ func TestStoredDocumentIsCanonicalAndHashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := store.Versions(got.ID)[0].Document
+	doc := store.Stored(got.ID)[0].Document
 	assertCanonical(t, doc)
 	sum := sha256.Sum256(doc)
 	var rc breach.Receipt

@@ -3,6 +3,7 @@ package breach
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -13,6 +14,20 @@ type OrgID string
 
 // ReportID is a report's ULID.
 type ReportID string
+
+// wellFormedID reports whether s is a report id as ULIDs writes them: 26 upper-case Crockford
+// base32 characters. Checked before any read, so that a malformed id costs no store call.
+func wellFormedID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := range len(s) {
+		if strings.IndexByte(crockford, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // Organisation is a provisioned reporting organisation.
 type Organisation struct {

@@ -33,17 +33,22 @@ func (p *Parser) Parse(body []byte, org Organisation, now time.Time) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	if fields := besideTypeErrors(typeErrors, check(&r, org, now)); len(fields) > 0 {
+		return nil, invalid(fields)
+	}
+	return &r, nil
+}
+
+// besideTypeErrors lists the type errors, then the checks' failures that are not about a value
+// of the wrong type: such a value was skipped, so it is not also "missing", nor are its fields.
+func besideTypeErrors(typeErrors, checked []FieldError) []FieldError {
 	fields := typeErrors
-	for _, f := range check(&r, org, now) {
-		// A value of the wrong type was skipped: it is not also "missing", nor are its fields.
+	for _, f := range checked {
 		if !slices.ContainsFunc(typeErrors, func(t FieldError) bool { return within(f.Field, t.Field) }) {
 			fields = append(fields, f)
 		}
 	}
-	if len(fields) > 0 {
-		return nil, invalid(fields)
-	}
-	return &r, nil
+	return fields
 }
 
 // within says whether path is at or below parent.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,6 +152,39 @@ func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) error {
 		return fmt.Errorf("revoke API key %s: %w", id, err)
 	}
 	return nil
+}
+
+// ExpireKey makes a key stop working at at (`keys rotate`'s grace period) and returns the expiry
+// now in force: an earlier one is kept, since a key must never live longer than it was given.
+// expires_at is also the table's TTL attribute: DynamoDB deletes the item some time after.
+func (s *Store) ExpireKey(ctx context.Context, id string, at time.Time) (time.Time, error) {
+	epoch := at.Unix() // whole seconds, rounded down: the key never outlives at
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 keyItemKey(id),
+		UpdateExpression:    aws.String("SET expires_at = :at"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(expires_at) OR expires_at > :at)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at": &types.AttributeValueMemberN{Value: strconv.FormatInt(epoch, 10)},
+		},
+		// On a refusal the item comes back: missing, or expiring earlier already.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	ccf, refused := errors.AsType[*types.ConditionalCheckFailedException](err)
+	if err != nil && !refused {
+		return time.Time{}, fmt.Errorf("expire API key %s: %w", id, err)
+	}
+	if !refused {
+		return time.Unix(epoch, 0).UTC(), nil
+	}
+	if ccf.Item == nil {
+		return time.Time{}, fmt.Errorf("expire API key %s: %w", id, auth.ErrNotFound)
+	}
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(ccf.Item, &it); err != nil {
+		return time.Time{}, fmt.Errorf("decode API key %s: %w", id, err)
+	}
+	return time.Unix(it.ExpiresAt, 0).UTC(), nil
 }
 
 // PutOrganisation provisions o, created at at, unless it exists. Provisioning again with the same

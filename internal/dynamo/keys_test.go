@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,6 +135,59 @@ func TestKeys(t *testing.T) {
 		}
 		if !got.RevokedAt.Equal(first) {
 			t.Fatalf("RevokedAt = %s, want the first revocation %s", got.RevokedAt, first)
+		}
+	})
+
+	t.Run("expiring sets the expiry, rounded down to the second", func(t *testing.T) {
+		k, _ := orgKey(t, nil)
+		if err := s.PutKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(24 * time.Hour) // t0 has a fraction of a second
+		until, err := s.ExpireKey(ctx, k.ID, at)
+		if want := at.Truncate(time.Second); err != nil || !until.Equal(want) {
+			t.Fatalf("ExpireKey = %s, %v; want %s", until, err, want)
+		}
+		got, err := s.Key(ctx, k.ID)
+		if err != nil || !got.ExpiresAt.Equal(until) {
+			t.Fatalf("Key after ExpireKey: ExpiresAt %s, %v; want %s", got.ExpiresAt, err, until)
+		}
+		if n, ok := raw.item(t, "KEY#"+k.ID, "KEY")["expires_at"].(*types.AttributeValueMemberN); !ok || n.Value != fmt.Sprint(until.Unix()) {
+			t.Fatalf("expires_at = %#v, want the number %d (the table's TTL attribute)", n, until.Unix())
+		}
+		got.ExpiresAt = k.ExpiresAt
+		if !reflect.DeepEqual(got, k) {
+			t.Errorf("ExpireKey changed more than the expiry: %+v, was %+v", got, k)
+		}
+	})
+
+	t.Run("an earlier expiry is kept, a later one shortened", func(t *testing.T) {
+		early := t0.Add(time.Hour).Truncate(time.Second)
+		k, _ := orgKey(t, func(k *auth.Key) { k.ExpiresAt = early })
+		if err := s.PutKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range []time.Time{early.Add(24 * time.Hour), early} {
+			if until, err := s.ExpireKey(ctx, k.ID, at); err != nil || !until.Equal(early) {
+				t.Fatalf("ExpireKey at %s = %s, %v; want the earlier %s kept", at, until, err, early)
+			}
+		}
+		sooner := early.Add(-30 * time.Minute)
+		if until, err := s.ExpireKey(ctx, k.ID, sooner); err != nil || !until.Equal(sooner) {
+			t.Fatalf("ExpireKey sooner = %s, %v; want %s", until, err, sooner)
+		}
+		if got, _ := s.Key(ctx, k.ID); !got.ExpiresAt.Equal(sooner) {
+			t.Fatalf("ExpiresAt = %s, want %s", got.ExpiresAt, sooner)
+		}
+	})
+
+	t.Run("expiring an unknown key is not found and creates nothing", func(t *testing.T) {
+		const id = "0a1b2c3d4e5f6a7b"
+		if _, err := s.ExpireKey(ctx, id, t0); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("ExpireKey(unknown) error = %v, want auth.ErrNotFound", err)
+		}
+		if item := raw.item(t, "KEY#"+id, "KEY"); item != nil {
+			t.Fatalf("expiring an unknown key wrote %v", item)
 		}
 	})
 
@@ -281,6 +335,27 @@ func TestAuthorizerOverDynamoDB(t *testing.T) {
 		t.Cleanup(func() { now = t0 })
 		if resp := handle(t, "Bearer "+plaintext); resp.IsAuthorized {
 			t.Fatal("an expired key was allowed")
+		}
+	})
+
+	t.Run("a rotated key works through its grace period, not after", func(t *testing.T) {
+		old, plain := orgKey(t, nil)
+		if err := s.PutKey(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		end, err := s.ExpireKey(ctx, old.ID, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { now = t0 })
+		for _, tc := range []struct {
+			at    time.Time
+			allow bool
+		}{{end.Add(-time.Second), true}, {end, false}} {
+			now = tc.at
+			if resp := handle(t, "Bearer "+plain); resp.IsAuthorized != tc.allow {
+				t.Errorf("at %s (grace ends %s): allowed = %v", tc.at, end, resp.IsAuthorized)
+			}
 		}
 	})
 

@@ -24,7 +24,7 @@ func saveAt(t *testing.T, s *dynamo.Store, id breach.ReportID, n int, at time.Ti
 		Severity: breach.Low, Document: doc, SHA256: "00"}
 	rec := breach.IdempotencyRecord{Key: breach.IdempotencyKey{Org: "org", Route: breach.RouteSubmit, Key: fmt.Sprintf("%s-%d", id, n)},
 		RequestSHA256: "aa", Receipt: []byte(`{}`), ExpiresAt: at.Add(breach.IdempotencyTTL)}
-	if prior, err := s.SaveVersion(context.Background(), v, rec, at); err != nil || prior != nil {
+	if prior, err := s.SaveVersion(context.Background(), v, headOf(v), rec, at); err != nil || prior != nil {
 		t.Fatalf("save %s v%d: %v, %v", id, n, prior, err)
 	}
 }

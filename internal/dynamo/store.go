@@ -158,9 +158,16 @@ func liveRecord(item map[string]types.AttributeValue, key breach.IdempotencyKey,
 		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC()}, nil
 }
 
-// SaveVersion implements breach.Store with one TransactWriteItems: the version and the
-// idempotency record, each conditional, so neither exists without the other.
-func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.IdempotencyRecord, now time.Time) (*breach.IdempotencyRecord, error) {
+// SaveVersion implements breach.Store with one TransactWriteItems: the version, the idempotency
+// record, the fan-out marker and the report's head, each conditional, so none exists without
+// the others. The head's condition is what orders a report's versions: version 1 creates it,
+// version n moves it on from n-1, so of two supplements made from the same head one is stored
+// and the other conflicts, whatever their version items say.
+func (s *Store) SaveVersion(ctx context.Context, v breach.Version, head breach.ReportHead, rec breach.IdempotencyRecord, now time.Time) (*breach.IdempotencyRecord, error) {
+	if head.Latest != v.Number || head.ID != v.ReportID || head.Org != v.OrgID {
+		return nil, fmt.Errorf("head %s v%d of %s does not match version %s v%d of %s",
+			head.ID, head.Latest, head.Org, v.ReportID, v.Number, v.OrgID)
+	}
 	version, err := attributevalue.MarshalMap(versionItem{
 		PK: "REPORT#" + string(v.ReportID), SK: versionSK(v.Number), ItemType: itemReportVersion,
 		OrgID: string(v.OrgID), ReportID: string(v.ReportID), Version: v.Number, Stage: string(v.Stage),
@@ -186,25 +193,39 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 	if err != nil {
 		return nil, fmt.Errorf("encode fan-out marker: %w", err)
 	}
-	// The order of the items is the order of the cancellation reasons.
-	const versionAt, idempotencyAt = 0, 1
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName: aws.String(s.table), Item: version,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
-		{Put: &types.Put{
-			TableName: aws.String(s.table), Item: idem,
-			// Expiry is checked here, not left to TTL, which deletes only within days.
-			ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: epoch(now)}},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		{Put: &types.Put{
-			TableName: aws.String(s.table), Item: fanout,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
+	headAttrs, err := encodeHead(head)
+	if err != nil {
+		return nil, err
 	}
+	headPut := &types.Put{TableName: aws.String(s.table), Item: headAttrs}
+	if v.Number == 1 {
+		headPut.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		headPut.ConditionExpression = aws.String("latest = :prev")
+		headPut.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":prev": &types.AttributeValueMemberN{Value: strconv.Itoa(v.Number - 1)},
+		}
+	}
+	// The order of the items is the order of the cancellation reasons: each item is placed at
+	// the index that later reads its reason.
+	const versionAt, idempotencyAt, fanoutAt, headAt = 0, 1, 2, 3
+	items := make([]types.TransactWriteItem, 4)
+	items[versionAt] = types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(s.table), Item: version,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}
+	items[idempotencyAt] = types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(s.table), Item: idem,
+		// Expiry is checked here, not left to TTL, which deletes only within days.
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: epoch(now)}},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
+	items[fanoutAt] = types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(s.table), Item: fanout,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}
+	items[headAt] = types.TransactWriteItem{Put: headPut}
 	for attempt := range conflictRetries {
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if !isTransactionConflict(err) || attempt == conflictRetries-1 {
@@ -226,7 +247,10 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 		return nil, nil
 	}
 	reasons := canceled.CancellationReasons
-	if len(reasons) == len(items) && aws.ToString(reasons[idempotencyAt].Code) == "ConditionalCheckFailed" {
+	failed := func(at int) bool {
+		return len(reasons) == len(items) && aws.ToString(reasons[at].Code) == "ConditionalCheckFailed"
+	}
+	if failed(idempotencyAt) {
 		// A live record for the key: replay (or refuse) it, whatever happened to the version.
 		prior, err := liveRecord(reasons[idempotencyAt].Item, rec.Key, now)
 		if err == nil && prior == nil { // the table did not return the item: read it
@@ -237,8 +261,13 @@ func (s *Store) SaveVersion(ctx context.Context, v breach.Version, rec breach.Id
 		}
 		return prior, err
 	}
-	if len(reasons) == len(items) && aws.ToString(reasons[versionAt].Code) == "ConditionalCheckFailed" {
+	if failed(versionAt) {
 		return nil, breach.Errorf(breach.VersionConflict, "version %d of report %s already exists", v.Number, v.ReportID)
+	}
+	if failed(headAt) {
+		// Another version was stored since the caller read the head (or, for version 1, the
+		// report exists; for version n > 1, it does not under this organisation).
+		return nil, breach.Errorf(breach.VersionConflict, "report %s of %s is not at version %d", v.ReportID, v.OrgID, v.Number-1)
 	}
 	return nil, fmt.Errorf("save version: %w", err)
 }

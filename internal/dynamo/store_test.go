@@ -64,7 +64,7 @@ func TestSaveVersionRetriesATransactionConflict(t *testing.T) {
 						code := func(c string) types.CancellationReason { return types.CancellationReason{Code: aws.String(c)} }
 						return middleware.InitializeOutput{}, middleware.Metadata{}, &types.TransactionCanceledException{
 							Message:             aws.String("Transaction cancelled"),
-							CancellationReasons: []types.CancellationReason{code("None"), code("TransactionConflict"), code("None")},
+							CancellationReasons: []types.CancellationReason{code("None"), code("TransactionConflict"), code("None"), code("None")},
 						}
 					}
 					return next.HandleInitialize(ctx, in)
@@ -78,7 +78,7 @@ func TestSaveVersionRetriesATransactionConflict(t *testing.T) {
 		ReceivedAt: now, Severity: breach.Low, Document: []byte(`{}`), SHA256: "00"}
 	rec := breach.IdempotencyRecord{Key: breach.IdempotencyKey{Org: "org", Route: breach.RouteSubmit, Key: "k"},
 		RequestSHA256: "aa", Receipt: []byte(`{}`), ExpiresAt: now.Add(breach.IdempotencyTTL)}
-	if prior, err := s.SaveVersion(context.Background(), v, rec, now); err != nil || prior != nil {
+	if prior, err := s.SaveVersion(context.Background(), v, headOf(v), rec, now); err != nil || prior != nil {
 		t.Fatalf("SaveVersion = %v, %v; want it stored after the conflicts", prior, err)
 	}
 	if conflicts != 0 {

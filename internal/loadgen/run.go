@@ -23,17 +23,21 @@ import (
 )
 
 const (
-	// maxAttempts bounds the sends of one report: with the backoff below, at most about 5 s of waits.
+	// maxAttempts bounds the sends of one report that fail (network errors, 5xx): with the
+	// backoff below, at most about 5 s of waits.
 	maxAttempts = 8
-	maxBackoff  = 2 * time.Second
+	// maxThrottled bounds the 429s of one report. A 429 is the gateway asking the client to slow
+	// down, not a failure: it has its own, larger budget, under a minute of waits at the cap.
+	maxThrottled = 32
 	// attemptTimeout bounds one request, so that a server that never answers is retried.
 	attemptTimeout = 30 * time.Second
 	// MaxN bounds a run's count: load is a measuring tool, not a flood.
 	MaxN = 1_000_000
 )
 
-// firstBackoff is the wait before the first retry; it doubles with each one (tests shorten it).
-var firstBackoff = 50 * time.Millisecond
+// firstBackoff is the wait before the first retry; it doubles with each one up to maxBackoff
+// (tests shorten both).
+var firstBackoff, maxBackoff = 50 * time.Millisecond, 2 * time.Second
 
 // Config is one load run.
 type Config struct {
@@ -67,11 +71,12 @@ type Result struct {
 	Accepted    int            // answered 201 or 200
 	Created     int            // of which 201
 	Replayed    int            // of which 200: an earlier attempt had been stored
-	Rejected    int            // answered 4xx (or another non-5xx status): not retried
+	Rejected    int            // answered 4xx but 429 (or another non-5xx status): not retried
 	RejectedBy  map[string]int // "400 validation_failed", "403 Forbidden"
-	Failed      int            // given up: network errors or 5xx on every attempt, or stopped
+	Failed      int            // given up: network errors, 5xx or 429 on every attempt, or stopped
 	FailedBy    map[string]int // the last error of each failed report
 	Retries     int            // sends after the first, over all reports
+	Throttled   int            // 429 answers (the gateway's throttling), each followed by a retry or a give-up
 	Elapsed     time.Duration
 	Throughput  float64 // accepted reports per second
 	Latency     Latency // of answered reports, first send to final answer
@@ -83,11 +88,13 @@ type Latency struct{ P50, P95, P99, Max time.Duration }
 
 // outcome is the end of one report.
 type outcome struct {
-	status   int    // the final answer's, 0 when failed
-	label    string // "403 Forbidden" for a rejection, the last error for a failure
-	receipt  Receipt
-	attempts int
-	latency  time.Duration
+	status    int    // the final answer's, 0 when failed
+	label     string // "403 Forbidden" for a rejection, the last error for a failure
+	receipt   Receipt
+	attempts  int // sends
+	failures  int // of which network errors and 5xx
+	throttled int // of which 429
+	latency   time.Duration
 }
 
 // Run sends cfg.N generated reports with cfg.Concurrency clients and measures them. It stops
@@ -199,9 +206,10 @@ func (c *Config) check() (endpoint string, err error) {
 	return strings.TrimRight(u.String(), "/") + "/v1/reports", nil
 }
 
-// send sends report i until it gets an answer other than a 5xx, retrying network errors and 5xx
-// answers with the same Idempotency-Key and the same bytes, as API.md asks of a client: the
-// server then either stores it once or replays the first receipt.
+// send sends report i until it gets an answer other than a 5xx or a 429, retrying network errors,
+// 5xx and 429 (throttled) answers with the same Idempotency-Key and the same bytes, as API.md asks
+// of a client: the server then either stores it once or replays the first receipt. Each kind of
+// retry backs off exponentially, with jitter, so that throttled clients spread out.
 func send(ctx context.Context, client *http.Client, endpoint string, cfg Config, key string, i int) outcome {
 	// Each report has its own generator, so report i is the same whichever worker sends it.
 	body := Generate(randv2.New(randv2.NewPCG(uint64(cfg.Seed), uint64(i))), time.Now(), cfg.MaxBytes)
@@ -210,28 +218,36 @@ func send(ctx context.Context, client *http.Client, endpoint string, cfg Config,
 	for {
 		o.attempts++
 		status, answer, err := post(ctx, client, endpoint, cfg.Key, key, body)
+		var retry int // the retry's rank among those of its kind; 0: the answer is final
 		switch {
 		case err != nil:
-			o.label = shortError(err)
+			o.failures++
+			o.label, retry = shortError(err), o.failures
 		case status >= 500:
+			o.failures++
+			o.label, retry = label(status, answer), o.failures
+		case status == http.StatusTooManyRequests:
+			o.throttled++
+			o.label, retry = label(status, answer), o.throttled
+		}
+		if retry > 0 {
+			if o.failures == maxAttempts || o.throttled == maxThrottled || !sleep(ctx, backoff(retry)) {
+				return o // given up or stopped: status 0
+			}
+			continue
+		}
+		o.status, o.latency = status, time.Since(start)
+		var rc struct {
+			ID      string `json:"id"`
+			Version int    `json:"version"`
+			SHA256  string `json:"sha256"`
+		}
+		if (status == http.StatusCreated || status == http.StatusOK) && json.Unmarshal(answer, &rc) == nil && rc.ID != "" {
+			o.receipt.Status, o.receipt.ID, o.receipt.Version, o.receipt.SHA256 = status, rc.ID, rc.Version, rc.SHA256
+		} else {
 			o.label = label(status, answer)
-		default:
-			o.status, o.latency = status, time.Since(start)
-			var rc struct {
-				ID      string `json:"id"`
-				Version int    `json:"version"`
-				SHA256  string `json:"sha256"`
-			}
-			if (status == http.StatusCreated || status == http.StatusOK) && json.Unmarshal(answer, &rc) == nil && rc.ID != "" {
-				o.receipt.Status, o.receipt.ID, o.receipt.Version, o.receipt.SHA256 = status, rc.ID, rc.Version, rc.SHA256
-			} else {
-				o.label = label(status, answer)
-			}
-			return o
 		}
-		if o.attempts == maxAttempts || !sleep(ctx, backoff(o.attempts)) {
-			return o // given up: status 0
-		}
+		return o
 	}
 }
 
@@ -307,6 +323,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (res *Result) record(o outcome) {
 	res.Sent++
 	res.Retries += o.attempts - 1
+	res.Throttled += o.throttled
 	switch {
 	case o.receipt.ID != "":
 		res.Accepted++
@@ -354,7 +371,7 @@ func (res Result) WriteSummary(w io.Writer) {
 	for _, k := range slices.Sorted(maps.Keys(res.FailedBy)) {
 		fmt.Fprintf(w, "    %-40s %d\n", k, res.FailedBy[k])
 	}
-	fmt.Fprintf(w, "  retries     %d\n", res.Retries)
+	fmt.Fprintf(w, "  retries     %d (after a 429: %d)\n", res.Retries, res.Throttled)
 	fmt.Fprintf(w, "  throughput  %.1f reports/s\n", res.Throughput)
 	fmt.Fprintf(w, "  latency     p50 %s, p95 %s, p99 %s, max %s\n", ms(res.Latency.P50), ms(res.Latency.P95), ms(res.Latency.P99), ms(res.Latency.Max))
 }

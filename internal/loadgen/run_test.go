@@ -115,9 +115,9 @@ func (a *fakeAPI) seen() map[string][]string {
 
 // fastRetries shortens the backoff so that tests of retries take milliseconds.
 func fastRetries(t *testing.T) {
-	old := firstBackoff
-	firstBackoff = time.Millisecond
-	t.Cleanup(func() { firstBackoff = old })
+	first, most := firstBackoff, maxBackoff
+	firstBackoff, maxBackoff = time.Millisecond, 10*time.Millisecond
+	t.Cleanup(func() { firstBackoff, maxBackoff = first, most })
 }
 
 func TestRunAllAccepted(t *testing.T) {
@@ -210,7 +210,7 @@ func TestRunRetriesWithTheSameKeyAndBody(t *testing.T) {
 	}
 }
 
-// TestRunCountsRejections: a 4xx is the answer, not a failure to retry.
+// TestRunCountsRejections: a 4xx (but 429) is the answer, not a failure to retry.
 func TestRunCountsRejections(t *testing.T) {
 	fastRetries(t)
 	api, srv := newFakeAPI(t, func(k, _ int) string {
@@ -222,7 +222,7 @@ func TestRunCountsRejections(t *testing.T) {
 		case k == 3:
 			return `422 {"error":{"code":"late_reason_required"}}`
 		case k == 4:
-			return `429 {"message":"Too Many Requests"}`
+			return `404 {"message":"Not Found"}`
 		}
 		return ""
 	})
@@ -230,7 +230,7 @@ func TestRunCountsRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"400 validation_failed": 4, "403 Forbidden": 1, "422 late_reason_required": 1, "429 Too Many Requests": 1}
+	want := map[string]int{"400 validation_failed": 4, "403 Forbidden": 1, "422 late_reason_required": 1, "404 Not Found": 1}
 	if res.Rejected != 7 || res.Accepted != 13 || res.Retries != 0 || res.Failed != 0 || !maps.Equal(res.RejectedBy, want) {
 		t.Fatalf("rejected %d %v, accepted %d, retries %d, failed %d", res.Rejected, res.RejectedBy, res.Accepted, res.Retries, res.Failed)
 	}
@@ -238,6 +238,51 @@ func TestRunCountsRejections(t *testing.T) {
 		if len(sums) != 1 {
 			t.Errorf("key %s sent %d times", k, len(sums))
 		}
+	}
+}
+
+// TestRunRetriesThrottled: a 429 (the gateway's throttling) is retried with the same key and
+// bytes, on a budget of its own: more 429s than maxAttempts still end accepted, and only a report
+// throttled maxThrottled times is given up.
+func TestRunRetriesThrottled(t *testing.T) {
+	fastRetries(t)
+	const tooMany = `429 {"message":"Too Many Requests"}`
+	api, srv := newFakeAPI(t, func(k, attempt int) string {
+		switch {
+		case k == 1:
+			return tooMany // for ever
+		case k%2 == 0 && attempt <= maxAttempts+2:
+			return tooMany
+		case k == 3 && attempt == 1:
+			return `503 {"message":"Service Unavailable"}`
+		case k == 3 && attempt <= 3:
+			return tooMany
+		}
+		return ""
+	})
+	res, err := Run(t.Context(), Config{URL: srv.URL, Key: testKey, N: 9, Concurrency: 3, MaxBytes: 8192, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reports 2, 4, 6, 8: maxAttempts+2 throttles each; 3: a 503 then two throttles; 1: maxThrottled.
+	throttled := 4*(maxAttempts+2) + 2 + maxThrottled
+	if res.Accepted != 8 || res.Created != 8 || res.Failed != 1 || res.FailedBy["429 Too Many Requests"] != 1 || res.Rejected != 0 ||
+		// One retry per 429 but report 1's last, plus one for report 3's 503: as many as 429s.
+		res.Throttled != throttled || res.Retries != throttled {
+		t.Fatalf("accepted %d (201 %d), failed %d %v, rejected %d, throttled %d, retries %d; want 8 (8), 1 429, 0, %d, %d",
+			res.Accepted, res.Created, res.Failed, res.FailedBy, res.Rejected, res.Throttled, res.Retries, throttled, throttled)
+	}
+	for k, sums := range api.seen() {
+		for _, sum := range sums[1:] {
+			if sum != sums[0] {
+				t.Fatalf("key %s was retried with another body", k)
+			}
+		}
+	}
+	var summary strings.Builder
+	res.WriteSummary(&summary)
+	if want := fmt.Sprintf("retries     %d (after a 429: %d)", res.Retries, throttled); !strings.Contains(summary.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, summary.String())
 	}
 }
 

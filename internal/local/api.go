@@ -36,7 +36,10 @@ type Functions func(logicalID string) (lambda.Handler, error)
 type APIOptions struct {
 	Stage string           // API Gateway stage; "" is "$default" (URLs without a stage prefix)
 	Now   func() time.Time // the gateway's clock: event times and authorizer cache; nil is time.Now
-	Log   zerolog.Logger   // one access line per request, never headers nor body
+	// The throttle's clock, nil is time.Now. Not Now: tests hold Now at a report's documented
+	// time, and a throttle whose clock stands still never refills.
+	ThrottleNow func() time.Time
+	Log         zerolog.Logger // one access line per request, never headers nor body
 }
 
 const (
@@ -52,22 +55,52 @@ const (
 // API serves the template's HttpApi routes as API Gateway HTTP API does with Lambda proxy
 // integrations (payload format 2.0): it builds the events API Gateway sends, invokes the
 // functions through lambda.Handler.Invoke with those JSON bytes (the code path Lambda runs), and
-// answers for the gateway itself (404, 401, 403, 413, 500) with API Gateway's own bodies.
+// answers for the gateway itself (404, 401, 403, 413, 429, 500) with API Gateway's own bodies.
 // Requests are served concurrently.
 type API struct {
-	routes []apiRoute // most specific first: the first match wins
-	auth   *apiAuthorizer
-	stage  string
-	now    func() time.Time
-	log    zerolog.Logger
-	events json.Options // how events are marshalled
+	routes      []apiRoute // most specific first: the first match wins
+	auth        *apiAuthorizer
+	stage       string
+	now         func() time.Time
+	throttleNow func() time.Time
+	log         zerolog.Logger
+	events      json.Options // how events are marshalled
 }
 
-// apiRoute is a route with its parsed path template and its function's handler.
+// apiRoute is a route with its parsed path template, its function's handler and its throttle.
 type apiRoute struct {
 	Route
 	segments []segment
 	handler  lambda.Handler
+	bucket   *bucket // nil: not throttled
+}
+
+// bucket is a route's token bucket: every request takes a token; tokens come back at the route's
+// rate, up to its burst. It starts full, as a freshly deployed stage does.
+type bucket struct {
+	Throttle
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(th Throttle, now time.Time) *bucket {
+	return &bucket{Throttle: th, tokens: float64(th.Burst), last: now}
+}
+
+// take reports whether a request at now may go on; when not, the gateway answers 429.
+func (b *bucket) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.After(b.last) {
+		b.tokens = min(float64(b.Burst), b.tokens+now.Sub(b.last).Seconds()*b.Rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // segment is one /-separated part of a route's path: a literal, {name} or a greedy {name+}.
@@ -125,6 +158,13 @@ func NewAPI(t *Template, fns Functions, opts APIOptions) (*API, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if a.throttleNow = opts.ThrottleNow; a.throttleNow == nil {
+		a.throttleNow = time.Now
+	}
+	throttles, err := t.Throttles()
+	if err != nil {
+		return nil, err
+	}
 	handlers := map[string]lambda.Handler{}
 	handler := func(id string) (lambda.Handler, error) {
 		if h, ok := handlers[id]; ok {
@@ -152,7 +192,11 @@ func NewAPI(t *Template, fns Functions, opts APIOptions) (*API, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.routes = append(a.routes, apiRoute{Route: r, segments: segs, handler: h})
+		rt := apiRoute{Route: r, segments: segs, handler: h}
+		if th, ok := throttles[r.key()]; ok {
+			rt.bucket = newBucket(th, a.throttleNow())
+		}
+		a.routes = append(a.routes, rt)
 		if r.Auth != AuthNone && a.auth == nil {
 			def, err := t.DefaultAuthorizer()
 			if err != nil {
@@ -273,7 +317,7 @@ type response struct {
 }
 
 // gatewayAnswer is an answer API Gateway makes itself: {"message":"<reason phrase>"}, byte for
-// byte what it sends for 400, 401, 403, 404, 413, 500.
+// byte what it sends for 400, 401, 403, 404, 413, 429, 500.
 func gatewayAnswer(status int) response {
 	return response{
 		status: status,
@@ -313,8 +357,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Msg("request")
 }
 
-// serve answers one request. Order of the gateway's checks: payload size, route, identity,
-// authorizer, then the function.
+// serve answers one request. Order of the gateway's checks: payload size, route, the route's
+// throttle, identity, authorizer, then the function.
 func (a *API) serve(r *http.Request, now time.Time, acc *access) response {
 	if r.ContentLength > maxRequestBody {
 		return gatewayAnswer(http.StatusRequestEntityTooLarge)
@@ -337,10 +381,18 @@ func (a *API) serve(r *http.Request, now time.Time, acc *access) response {
 		return gatewayAnswer(http.StatusNotFound)
 	}
 	acc.routeKey = rt.key()
+	// Throttling comes before authorization: a throttled request costs no authorizer call, and
+	// requests that will be denied still count against the route.
+	if rt.bucket != nil && !rt.bucket.take(a.throttleNow()) {
+		return gatewayAnswer(http.StatusTooManyRequests)
+	}
 	ev := a.event(r, rt, params, body, now, acc.requestID)
 
-	// AWS_IAM routes: a regulator signs with SigV4 in AWS; locally there is no SigV4, and the
-	// stand-in for IAM is a regulator key, checked by the same default authorizer.
+	// AWS_IAM routes (the regulator's): in AWS a regulator's account assumes RegulatorReadRole
+	// and signs with SigV4, and IAM decides. Locally there is no SigV4: the stand-in for IAM is
+	// a regulator key (`breachctl keys create --regulator <name>`) checked by the same default
+	// authorizer, which lets regulator keys on /v1/regulator/ routes only and organisation keys
+	// never there. The function then sees a Lambda authorizer context, not an IAM one.
 	if rt.Auth == AuthDefault || rt.Auth == AuthIAM {
 		lambdaCtx, denied, ok := a.authorize(r, ev, path, now, acc)
 		if !ok {

@@ -746,3 +746,117 @@ func TestAPIServesTheTemplate(t *testing.T) {
 		t.Errorf("health: %d %s", status, body)
 	}
 }
+
+// throttledTemplate is apiTemplate with stage throttling: 2 at once and 1 a second on the report
+// route, 5 and 5 on every other route.
+var throttledTemplate = strings.Replace(apiTemplate, `
+  AuthFn:`, `
+      DefaultRouteSettings: {ThrottlingBurstLimit: 5, ThrottlingRateLimit: 5}
+      RouteSettings:
+        "GET /v1/reports/{id}": {ThrottlingBurstLimit: 2, ThrottlingRateLimit: 1, DetailedMetricsEnabled: true}
+  AuthFn:`, 1)
+
+const tooMany = `{"message":"Too Many Requests"}`
+
+func TestAPIThrottling(t *testing.T) {
+	if throttledTemplate == apiTemplate {
+		t.Fatal("the throttling was not added to the template")
+	}
+	newThrottled := func(t *testing.T) (*stack, *clock) {
+		t.Helper()
+		s := &stack{app: &fn{respond: answer(okReply)}, key: &fn{respond: answer(allow)}, clock: &clock{now: t0}, log: &bytes.Buffer{}}
+		throttle := &clock{now: t0}
+		api, err := local.NewAPI(parse(t, throttledTemplate), func(id string) (lambda.Handler, error) {
+			return map[string]*fn{"AppFn": s.app, "AuthFn": s.key}[id], nil
+		}, local.APIOptions{Now: s.clock.Now, ThrottleNow: throttle.Now, Log: zerolog.New(&lockedWriter{w: s.log})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.api = api
+		return s, throttle
+	}
+	get := func(s *stack) *http.Response { return s.do("GET", "/v1/reports/r1", nil, "Authorization", bearer) }
+
+	t.Run("over the burst: the gateway's 429, before the authorizer and the function", func(t *testing.T) {
+		s, _ := newThrottled(t)
+		for i := range 2 {
+			if resp := get(s); resp.StatusCode != 200 {
+				t.Fatalf("request %d within the burst: %d", i+1, resp.StatusCode)
+			}
+		}
+		app, key := s.app.calls(), s.key.calls()
+		gatewayAnswer(t, get(s), 429, tooMany)
+		// Throttled even without a key: the throttle comes first.
+		gatewayAnswer(t, s.do("GET", "/v1/reports/r1", nil), 429, tooMany)
+		if s.app.calls() != app || s.key.calls() != key {
+			t.Error("a throttled request reached the authorizer or the function")
+		}
+		if !strings.Contains(s.log.String(), `"status":429`) || !strings.Contains(s.log.String(), `"route_key":"GET /v1/reports/{id}"`) {
+			t.Errorf("the access log does not show the 429 on its route:\n%s", s.log)
+		}
+	})
+
+	t.Run("each route has its own bucket", func(t *testing.T) {
+		s, _ := newThrottled(t)
+		for range 3 {
+			get(s)
+		}
+		for i := range 5 { // the default route settings: 5 at once
+			if resp := s.do("GET", "/v1/reports/r1/versions/1", nil, "Authorization", bearer); resp.StatusCode != 200 {
+				t.Fatalf("another route, request %d: %d", i+1, resp.StatusCode)
+			}
+		}
+		gatewayAnswer(t, s.do("GET", "/v1/reports/r1/versions/1", nil, "Authorization", bearer), 429, tooMany)
+		// Unmatched paths take no token and stay 404.
+		gatewayAnswer(t, s.do("GET", "/v1/nowhere", nil), 404, notFound)
+	})
+
+	t.Run("tokens come back at the rate, up to the burst", func(t *testing.T) {
+		s, throttle := newThrottled(t)
+		for range 3 {
+			get(s)
+		}
+		throttle.Set(t0.Add(999 * time.Millisecond))
+		gatewayAnswer(t, get(s), 429, tooMany)
+		throttle.Set(t0.Add(time.Second)) // one token a second
+		if resp := get(s); resp.StatusCode != 200 {
+			t.Fatalf("after a second: %d", resp.StatusCode)
+		}
+		gatewayAnswer(t, get(s), 429, tooMany)
+		throttle.Set(t0.Add(time.Hour)) // never more than the burst
+		for i := range 2 {
+			if resp := get(s); resp.StatusCode != 200 {
+				t.Fatalf("after an hour, request %d: %d", i+1, resp.StatusCode)
+			}
+		}
+		gatewayAnswer(t, get(s), 429, tooMany)
+	})
+
+	t.Run("concurrent requests share the bucket", func(t *testing.T) {
+		s, _ := newThrottled(t)
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				code := s.do("POST", "/v1/reports", []byte(`{}`), "Authorization", bearer).StatusCode
+				mu.Lock()
+				statuses[code]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if want := map[int]int{200: 5, 429: 15}; !reflect.DeepEqual(statuses, want) {
+			t.Errorf("statuses %v, want %v", statuses, want)
+		}
+	})
+
+	t.Run("a template without throttling throttles nothing", func(t *testing.T) {
+		s := newStack(t)
+		for i := range 200 {
+			if resp := get(s); resp.StatusCode != 200 {
+				t.Fatalf("request %d: %d", i+1, resp.StatusCode)
+			}
+		}
+	})
+}

@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/breach-intake/intake/internal/app"
+	"github.com/breach-intake/intake/internal/app/anchor"
 	"github.com/breach-intake/intake/internal/app/fanout"
+	"github.com/breach-intake/intake/internal/app/reads"
 	"github.com/breach-intake/intake/internal/breach"
 )
 
@@ -68,12 +70,16 @@ func handler(logicalID string, rt app.Runtime) (lambda.Handler, error) {
 	switch logicalID {
 	case "SubmitReportFunction":
 		return app.SubmitReport(rt)
+	case "ReadReportsFunction":
+		return reads.ReadReports(rt)
 	case "AuthorizeFunction":
 		return reflected(app.Authorize(rt))
 	case "ProcessReportFunction":
 		return reflected(fanout.ProcessReport(rt))
 	case "SweepFunction":
 		return reflected(fanout.Sweep(rt))
+	case "AuditAnchorFunction":
+		return reflected(anchor.AuditAnchor(rt))
 	}
 	return nil, fmt.Errorf("no function %q in this build (internal/local/env.go)", logicalID)
 }

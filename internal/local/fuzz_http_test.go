@@ -19,6 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/internal/apigw"
+	"github.com/breach-intake/intake/internal/audit"
+	"github.com/breach-intake/intake/internal/audit/audittest"
 	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/breach/breachtest"
@@ -58,16 +60,26 @@ func (k oneKey) Key(_ context.Context, id string) (auth.Key, error) {
 	return k.key, nil
 }
 
-// fuzzAPI is the local API server of the real template with the real authorizer and submit
-// handler, over in-memory stores: the whole HTTP path without AWS. A new one per request, so that
-// an input's answer never depends on the inputs before it (idempotency keys, authorizer cache).
+// fuzzAPI is the local API server of the real template with the real authorizer, submit and read
+// handlers, over in-memory stores: the whole HTTP path without AWS. A new one per request, so that
+// an input's answer never depends on the inputs before it (idempotency keys, authorizer cache,
+// throttles).
 func fuzzAPI(tb testing.TB, tpl *local.Template, logs *bytes.Buffer) *local.API {
 	clock := func() time.Time { return exampleTime }
 	log := zerolog.New(logs)
+	store := breachtest.NewStore(fuzzOrg)
+	trail := audit.NewTrail(audittest.NewStore(), clock)
+	cursors, err := breach.NewCursors(bytes.Repeat([]byte("c"), 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reader := breach.NewReader(store, cursors)
 	fns := func(id string) (lambda.Handler, error) {
 		switch id {
 		case "SubmitReportFunction":
-			return apigw.SubmitReport(breach.NewIntake(breachtest.NewStore(fuzzOrg), clock, breach.ULIDs()), log), nil
+			return apigw.SubmitReport(breach.NewIntake(store, clock, breach.ULIDs()), trail, log), nil
+		case "ReadReportsFunction":
+			return apigw.ReadReports(func(context.Context) (*breach.Reader, error) { return reader, nil }, trail, log), nil
 		case "AuthorizeFunction":
 			return lambda.NewHandler(auth.NewAuthorizer(oneKey{fuzzKey}, clock, log).Handle), nil
 		}
@@ -120,6 +132,13 @@ func fuzzSeeds(tb testing.TB) []fuzzSeed {
 		{"invalid JSON", post([]byte(`{"regimes":["gdpr"],"regimes":["nis2"]}`), "Authorization", key, "Content-Type", "application/json", "Idempotency-Key", "k1"), 400},
 		{"the health check", rawRequest("GET", "/v1/health", nil), 200},
 		{"an unknown route", rawRequest("GET", "/v1/nothing", nil, "Authorization", key), 404},
+		{"a list", rawRequest("GET", "/v1/reports?limit=5", nil, "Authorization", key), 200},
+		{"a forged cursor", rawRequest("GET", "/v1/reports?cursor=AAAA", nil, "Authorization", key), 400},
+		{"an unknown report", rawRequest("GET", "/v1/reports/01KAAAAAAAAAAAAAAAAAAAAAAA", nil, "Authorization", key), 404},
+		{"an unknown version", rawRequest("GET", "/v1/reports/01KAAAAAAAAAAAAAAAAAAAAAAA/versions/2", nil, "Authorization", key), 404},
+		{"an organisation on the regulator route", rawRequest("GET", "/v1/regulator/reports/01KAAAAAAAAAAAAAAAAAAAAAAA", nil, "Authorization", key), 403},
+		{"a supplement to an unknown report", rawRequest("POST", "/v1/reports/01KAAAAAAAAAAAAAAAAAAAAAAA/supplements", gdpr,
+			"Authorization", key, "Content-Type", "application/json", "Idempotency-Key", "k1", "If-Match", "1"), 404},
 	}
 	examples, err := filepath.Glob("../breach/testdata/*.json")
 	if err != nil || len(examples) == 0 {
@@ -172,8 +191,9 @@ func TestFuzzHTTPSeeds(t *testing.T) {
 }
 
 // FuzzHTTP sends raw bytes through the whole HTTP path: net/http's request parser, the local API
-// server of the real template (routes, gateway checks, events), the real authorizer and the real
-// submit handler with its decoding, validation and storage. Whatever the bytes, it answers:
+// server of the real template (routes, gateway checks, throttles, events), the real authorizer
+// and the real submit and read handlers with their decoding, validation, storage and audit trail.
+// Whatever the bytes, it answers:
 // never a panic, never a 5xx, and every 4xx is either the gateway's {"message":…} or our
 // {"error":{…}}.
 func FuzzHTTP(f *testing.F) {

@@ -16,10 +16,10 @@ import (
 )
 
 // TestNothingLostUnderLoadAndFaults is the intake's core promise under concurrency and faults:
-// 500 reports from 16 clients through the local API while 10 % of the functions' S3 PutObject,
-// SNS Publish and DynamoDB calls fail after taking effect. Once the pipeline has drained, every
-// accepted report is stored, archived once and alerted; reconcile finds nothing wrong; a repeated
-// alert only ever repeats a report_id and version already seen.
+// 500 reports from 16 clients through the local API, with the template's throttling, while 10 %
+// of the functions' S3 PutObject, SNS Publish and DynamoDB calls fail after taking effect. Once
+// the pipeline has drained, every accepted report is stored, archived once and alerted; reconcile
+// finds nothing wrong; a repeated alert only ever repeats a report_id and version already seen.
 func TestNothingLostUnderLoadAndFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -99,6 +99,40 @@ func TestNothingLostUnderLoadAndFaults(t *testing.T) {
 	if len(seen) != 500 {
 		t.Fatalf("alerts for %d reports, want 500", len(seen))
 	}
-	t.Logf("500 reports in %s (%.0f/s, p99 %s), %d retries by the clients; %d alerts for 500 reports; faults injected: %v; whole test %s",
-		res.Elapsed.Round(time.Millisecond), res.Throughput, res.Latency.P99, res.Retries, len(got), faults.Counts(), time.Since(start).Round(time.Millisecond))
+	t.Logf("500 reports in %s (%.0f/s, p99 %s), %d retries by the clients (%d after a 429); %d alerts for 500 reports; faults injected: %v; whole test %s",
+		res.Elapsed.Round(time.Millisecond), res.Throughput, res.Latency.P99, res.Retries, res.Throttled, len(got), faults.Counts(), time.Since(start).Round(time.Millisecond))
+}
+
+// TestThrottledClientsLoseNothing: with POST /v1/reports throttled well below what 8 clients send,
+// the gateway answers 429s and the clients retry them, with the same Idempotency-Key and body,
+// until every report is accepted, each stored once.
+func TestThrottledClientsLoseNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	st := newLiveStackWith(t, breach.SystemClock(), liveOptions{template: func(tpl *local.Template) {
+		routes := tpl.Resources["IntakeApi"].Properties["RouteSettings"].(map[string]any)
+		routes["POST /v1/reports"] = map[string]any{"ThrottlingBurstLimit": 4, "ThrottlingRateLimit": 10}
+	}})
+	key := st.orgKey(t, breach.Organisation{ID: "busy-org", LegalName: "Busy SA", Country: "FR"})
+
+	res, err := loadgen.Run(ctx, loadgen.Config{URL: st.srv.URL, Key: key, N: 40, Concurrency: 8, MaxBytes: 8 << 10, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 40 || res.Created != 40 || res.Failed != 0 || res.Rejected != 0 {
+		t.Fatalf("load: %d accepted (%d created), %d rejected %v, %d failed %v", res.Accepted, res.Created, res.Rejected, res.RejectedBy, res.Failed, res.FailedBy)
+	}
+	if res.Throttled == 0 {
+		t.Fatal("no 429: the route's throttle was not applied")
+	}
+	stored := 0
+	err = st.store.VersionsReceived(ctx, start.Add(-time.Minute), time.Now().Add(time.Minute), func(breach.Version, dynamo.FanoutState) error {
+		stored++
+		return nil
+	})
+	if err != nil || stored != 40 {
+		t.Fatalf("%d versions stored (%v), want 40: each report once", stored, err)
+	}
+	t.Logf("40 reports through a 10/s route in %s, %d throttled answers retried", res.Elapsed.Round(time.Millisecond), res.Throttled)
 }

@@ -30,9 +30,10 @@ func skipped(typ string) bool {
 		"AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Serverless::Function",
 		"AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage":
 		return true
-	// The local functions run in-process and publish no CloudWatch metrics, so an alarm could
-	// never fire: creating it in moto would only pretend.
-	case "AWS::CloudWatch::Alarm":
+	// The local functions run in-process and publish no CloudWatch metrics nor logs, so an alarm,
+	// a Contributor Insights rule or a metric filter could never see anything: creating them in
+	// moto would only pretend.
+	case "AWS::CloudWatch::Alarm", "AWS::CloudWatch::InsightRule", "AWS::Logs::MetricFilter":
 		return true
 	}
 	return false
@@ -380,6 +381,8 @@ type keyProperties struct {
 	KeyPolicy         map[string]any
 	KeySpec           string
 	KeyUsage          string
+	// No local meaning: the waiting period when the stack deletes the key.
+	PendingWindowInDays any
 }
 
 // createKey creates a KMS key, or finds the one an earlier run created, and returns its id.
@@ -709,10 +712,21 @@ func (c clients) subscribe(ctx context.Context, p *subscriptionProperties) (stri
 }
 
 // Outputs resolves the template's Outputs for the local stack. An output built from the HttpApi
-// (its execute-api URL in AWS) is apiURL locally, where the local API server answers.
+// (its execute-api URL in AWS) is apiURL locally, where the local API server answers. An output
+// whose Condition is false with the parameters' defaults does not exist, as in CloudFormation.
 func Outputs(t *Template, names map[string]string, apiURL string) (map[string]string, error) {
 	out := make(map[string]string, len(t.Outputs))
 	for name, o := range t.Outputs {
+		if o.Condition != "" {
+			// The local stack runs with the parameters' defaults, as CreateResources does.
+			holds, err := t.Condition(o.Condition, nil)
+			if err != nil {
+				return nil, fmt.Errorf("output %s: %w", name, err)
+			}
+			if !holds {
+				continue
+			}
+		}
 		fromAPI := slices.ContainsFunc(references(o.Value), func(id string) bool {
 			return t.Resources[id].Type == "AWS::Serverless::HttpApi"
 		})

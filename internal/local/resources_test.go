@@ -43,7 +43,7 @@ func TestCreateResourcesFromTheTemplate(t *testing.T) {
 	}
 	// What PhysicalNames computes without an endpoint, but the keys: their ids are KMS's choice.
 	want := local.PhysicalNames(tpl, stack)
-	for _, key := range []string{"DataKey", "AlertKey"} {
+	for _, key := range []string{"DataKey", "AlertKey", "CursorKey"} {
 		if names[key] == "" || strings.HasPrefix(names[key], "alias/") {
 			t.Errorf("%s = %q, want a key id", key, names[key])
 		}
@@ -81,6 +81,29 @@ func TestCreateResourcesFromTheTemplate(t *testing.T) {
 			if !strings.Contains(aws.ToString(p.Policy), "arn:aws:iam::123456789012:root") {
 				t.Errorf("%s policy is not the template's: %s", key, aws.ToString(p.Policy))
 			}
+		}
+	})
+
+	// The cursor key is an HMAC key: read-reports may only ask it for MACs, by its alias or id.
+	t.Run("cursor key", func(t *testing.T) {
+		c := kms.NewFromConfig(cfg)
+		d, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(names["CursorKeyAlias"])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := d.KeyMetadata; aws.ToString(m.Arn) != keyARN("CursorKey") || m.KeySpec != kmstypes.KeySpecHmac256 || m.KeyUsage != kmstypes.KeyUsageTypeGenerateVerifyMac {
+			t.Errorf("cursor key %s: spec %s, usage %s; want %s, HMAC_256, GENERATE_VERIFY_MAC", aws.ToString(m.Arn), m.KeySpec, m.KeyUsage, keyARN("CursorKey"))
+		}
+		var macs [][]byte
+		for _, id := range []string{names["CursorKeyAlias"], names["CursorKey"]} {
+			out, err := c.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: aws.String(id), Message: []byte("org-alpha"), MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256})
+			if err != nil {
+				t.Fatalf("GenerateMac with %s: %v", id, err)
+			}
+			macs = append(macs, out.Mac)
+		}
+		if len(macs[0]) != sha256.Size || !bytes.Equal(macs[0], macs[1]) {
+			t.Errorf("MACs by alias and by id: %x, %x; want the same 32 bytes", macs[0], macs[1])
 		}
 	})
 

@@ -50,6 +50,7 @@ func newLiveStack(t *testing.T, clock breach.Clock) *liveStack {
 type liveOptions struct {
 	wrap          func(aws.Config) aws.Config // the functions' AWS config (the fault switch, say)
 	dynamoDBLocal bool                        // DynamoDB on DynamoDB Local rather than moto
+	template      func(*local.Template)       // changes the real template before the stack is built
 }
 
 func newLiveStackWith(t *testing.T, clock breach.Clock, opts liveOptions) *liveStack {
@@ -59,6 +60,9 @@ func newLiveStackWith(t *testing.T, clock breach.Clock, opts liveOptions) *liveS
 		cfg = local.ConfigFor(local.Endpoints{AWS: aws.ToString(cfg.BaseEndpoint), DynamoDB: localtest.DynamoDBLocal(t)})
 	}
 	tpl := loadReal(t)
+	if opts.template != nil {
+		opts.template(tpl)
+	}
 	names, err := local.CreateResources(context.Background(), cfg, tpl, "test")
 	if err != nil {
 		t.Fatal(err)

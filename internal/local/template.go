@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -49,6 +50,7 @@ type Resource struct {
 
 type Output struct {
 	Description string
+	Condition   string // name of the Condition that decides whether the output exists, if any
 	Value       any
 }
 
@@ -108,7 +110,7 @@ func ParseTemplate(b []byte) (*Template, error) {
 	}
 	for name, o := range mapping(top["Outputs"]) {
 		o := mapping(o)
-		t.Outputs[name] = Output{Description: str(o["Description"]), Value: o["Value"]}
+		t.Outputs[name] = Output{Description: str(o["Description"]), Condition: str(o["Condition"]), Value: o["Value"]}
 	}
 	return t, nil
 }
@@ -262,6 +264,9 @@ type Authorizer struct {
 	SimpleResponses bool          // {"isAuthorized": …} rather than IAM policies
 }
 
+// errNoHTTPAPI: the template declares no AWS::Serverless::HttpApi.
+var errNoHTTPAPI = errors.New("no AWS::Serverless::HttpApi")
+
 // httpAPI returns the template's single AWS::Serverless::HttpApi.
 func (t *Template) httpAPI() (string, Resource, error) {
 	var ids []string
@@ -269,6 +274,9 @@ func (t *Template) httpAPI() (string, Resource, error) {
 		if r.Type == "AWS::Serverless::HttpApi" {
 			ids = append(ids, id)
 		}
+	}
+	if len(ids) == 0 {
+		return "", Resource{}, errNoHTTPAPI
 	}
 	if len(ids) != 1 {
 		return "", Resource{}, fmt.Errorf("want exactly one AWS::Serverless::HttpApi, found %d", len(ids))
@@ -332,6 +340,111 @@ func (t *Template) DefaultAuthorizer() (Authorizer, error) {
 		TTL:             time.Duration(ttl) * time.Second,
 		SimpleResponses: simple,
 	}, nil
+}
+
+// Throttle is a route's throttling as API Gateway applies it: a token bucket holding at most
+// Burst requests, refilled at Rate requests per second, shared by every caller of the route.
+type Throttle struct {
+	Rate  float64
+	Burst int
+}
+
+// routeSettings are the route settings properties (the HttpApi's DefaultRouteSettings, an entry
+// of its RouteSettings, or an HttpApi event's RouteSettings). Decoding rejects any other.
+type routeSettings struct {
+	ThrottlingBurstLimit *cfnInt
+	ThrottlingRateLimit  *cfnFloat
+	// No local meaning: CloudWatch metrics and execution logs.
+	DetailedMetricsEnabled, DataTraceEnabled, LoggingLevel any
+}
+
+// throttle is the throttle these settings set, if they set one. One limit without the other is
+// an error: what the gateway does with the missing one is not reproduced here.
+func (s routeSettings) throttle() (Throttle, bool, error) {
+	switch {
+	case s.ThrottlingBurstLimit == nil && s.ThrottlingRateLimit == nil:
+		return Throttle{}, false, nil
+	case s.ThrottlingBurstLimit == nil || s.ThrottlingRateLimit == nil:
+		return Throttle{}, false, errors.New("set both ThrottlingBurstLimit and ThrottlingRateLimit, or neither")
+	case *s.ThrottlingBurstLimit < 0 || *s.ThrottlingRateLimit < 0:
+		return Throttle{}, false, errors.New("negative throttling limit")
+	}
+	return Throttle{Rate: float64(*s.ThrottlingRateLimit), Burst: int(*s.ThrottlingBurstLimit)}, true, nil
+}
+
+// Throttles reads the HttpApi's stage throttling: DefaultRouteSettings for every route, overridden
+// for a route by its RouteSettings entry (keyed by route key, "GET /v1/reports/{id}"), itself
+// overridden by the RouteSettings of the route's HttpApi event, as SAM merges them. It returns
+// each throttled route key's throttle; a route absent is not throttled (beyond the account's
+// limits, which the local gateway does not apply). A RouteSettings key that is no route of the
+// template is an error, as it fails the deployment. Without an HttpApi resource (SAM's implicit
+// API) nothing is throttled.
+func (t *Template) Throttles() (map[string]Throttle, error) {
+	id, api, err := t.httpAPI()
+	if errors.Is(err, errNoHTTPAPI) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	routes, err := t.Routes()
+	if err != nil {
+		return nil, err
+	}
+	read := func(v any) (Throttle, bool, error) {
+		resolved, err := t.resolveTree(v, nil, nil)
+		if err != nil {
+			return Throttle{}, false, err
+		}
+		var s routeSettings
+		if err := decodeStrict(mapping(resolved), &s); err != nil {
+			return Throttle{}, false, err
+		}
+		return s.throttle()
+	}
+	def, hasDefault, err := read(api.Properties["DefaultRouteSettings"])
+	if err != nil {
+		return nil, fmt.Errorf("%s DefaultRouteSettings: %w", id, err)
+	}
+	throttles := map[string]Throttle{}
+	keys := map[string]bool{}
+	for _, r := range routes {
+		keys[r.key()] = true
+		if hasDefault {
+			throttles[r.key()] = def
+		}
+	}
+	perRoute := mapping(api.Properties["RouteSettings"])
+	for _, key := range slices.Sorted(maps.Keys(perRoute)) {
+		if !keys[key] {
+			return nil, fmt.Errorf("%s RouteSettings: %q is not a route of the template (want \"METHOD /path\")", id, key)
+		}
+		th, ok, err := read(perRoute[key])
+		if err != nil {
+			return nil, fmt.Errorf("%s RouteSettings %q: %w", id, key, err)
+		}
+		if ok {
+			throttles[key] = th
+		}
+	}
+	err = t.functionEvents("HttpApi", func(_, _ string, props map[string]any) error {
+		settings, ok := props["RouteSettings"]
+		if !ok {
+			return nil
+		}
+		th, ok, err := read(settings)
+		if err != nil {
+			return fmt.Errorf("RouteSettings: %w", err)
+		}
+		if ok {
+			throttles[strings.ToUpper(str(props["Method"]))+" "+str(props["Path"])] = th
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return throttles, nil
 }
 
 // Resolve computes the string value of v: a literal, Ref, Fn::Sub, Fn::GetAtt, Fn::Join or Fn::If.
@@ -798,6 +911,18 @@ func (n *cfnInt) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%s is not an integer", b)
 	}
 	*n = cfnInt(i)
+	return nil
+}
+
+// cfnFloat is a number property, given as a number or a string holding one.
+type cfnFloat float64
+
+func (n *cfnFloat) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(strings.Trim(string(b), `"`), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("%s is not a number", b)
+	}
+	*n = cfnFloat(f)
 	return nil
 }
 

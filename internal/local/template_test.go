@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"reflect"
 	"regexp"
@@ -117,7 +118,12 @@ func TestRoutesOfTheTemplate(t *testing.T) {
 	}
 	want := []local.Route{
 		{Method: "GET", Path: "/v1/health", Function: "SubmitReportFunction", Auth: local.AuthNone},
+		{Method: "GET", Path: "/v1/regulator/reports/{id}", Function: "ReadReportsFunction", Auth: local.AuthIAM},
+		{Method: "GET", Path: "/v1/reports", Function: "ReadReportsFunction", Auth: local.AuthDefault},
 		{Method: "POST", Path: "/v1/reports", Function: "SubmitReportFunction", Auth: local.AuthDefault},
+		{Method: "GET", Path: "/v1/reports/{id}", Function: "ReadReportsFunction", Auth: local.AuthDefault},
+		{Method: "POST", Path: "/v1/reports/{id}/supplements", Function: "SubmitReportFunction", Auth: local.AuthDefault},
+		{Method: "GET", Path: "/v1/reports/{id}/versions/{n}", Function: "ReadReportsFunction", Auth: local.AuthDefault},
 	}
 	if !reflect.DeepEqual(routes, want) {
 		t.Errorf("routes = %+v\nwant     %+v", routes, want)
@@ -226,6 +232,9 @@ func TestResolveOutputsOfTheTemplate(t *testing.T) {
 		"DeadLetterQueueUrl": "https://sqs.eu-west-3.amazonaws.com/123456789012/breach-intake-local-DeadLetterQueue",
 	}
 	for name, o := range tpl.Outputs {
+		if o.Condition != "" {
+			continue // checked below
+		}
 		got, err := tpl.Resolve(o.Value, names, nil)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -245,6 +254,61 @@ func TestResolveOutputsOfTheTemplate(t *testing.T) {
 	want["ApiUrl"] = "http://127.0.0.1:3000" // the local API server, not execute-api
 	if !reflect.DeepEqual(outputs, want) {
 		t.Errorf("local outputs = %v, want %v", outputs, want)
+	}
+	// The regulator's role exists only for a regulator's account: not with the defaults.
+	if o := tpl.Outputs["RegulatorReadRoleArn"]; o.Condition != "HasRegulatorAccount" {
+		t.Errorf("RegulatorReadRoleArn's condition = %q, want HasRegulatorAccount (the role's)", o.Condition)
+	}
+	if r := tpl.Resources["RegulatorReadRole"]; r.Condition != "HasRegulatorAccount" {
+		t.Errorf("RegulatorReadRole's condition = %q, want HasRegulatorAccount", r.Condition)
+	}
+}
+
+// The regulator's account may assume the role, with the external id when one is set, and the role
+// may call the regulator route and nothing else.
+func TestRegulatorReadRole(t *testing.T) {
+	tpl := loadReal(t)
+	r := tpl.Resources["RegulatorReadRole"]
+	trust := mapping(r.Properties["AssumeRolePolicyDocument"])["Statement"].([]any)
+	if len(trust) != 1 {
+		t.Fatalf("trust policy has %d statements, want 1", len(trust))
+	}
+	s := mapping(trust[0])
+	if got, _ := json.Marshal(s["Principal"]); string(got) != `{"AWS":{"Fn::Sub":"arn:${AWS::Partition}:iam::${RegulatorAccountId}:root"}}` {
+		t.Errorf("trusted principal %s, want the regulator's account only", got)
+	}
+	if s["Action"] != "sts:AssumeRole" || s["Effect"] != "Allow" {
+		t.Errorf("trust statement %v", s)
+	}
+	// The external id is required exactly when one is given.
+	cond, _ := json.Marshal(s["Condition"])
+	if want := `{"Fn::If":["HasRegulatorExternalId",{"StringEquals":{"sts:ExternalId":{"Ref":"RegulatorExternalId"}}},{"Ref":"AWS::NoValue"}]}`; string(cond) != want {
+		t.Errorf("trust condition %s, want %s", cond, want)
+	}
+	for id, want := range map[string]bool{"": false, "cnil-2026": true} {
+		if got, err := tpl.Condition("HasRegulatorExternalId", map[string]string{"RegulatorExternalId": id}); err != nil || got != want {
+			t.Errorf("HasRegulatorExternalId with %q = %v, %v", id, got, err)
+		}
+	}
+
+	policies, _ := r.Properties["Policies"].([]any)
+	var grants []string
+	for _, p := range policies {
+		for _, st := range mapping(mapping(p)["PolicyDocument"])["Statement"].([]any) {
+			st := mapping(st)
+			res, err := tpl.Resolve(st["Resource"], map[string]string{"IntakeApi": "abc123"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grants = append(grants, fmt.Sprint(st["Effect"], " ", st["Action"], " ", res))
+		}
+	}
+	want := []string{"Allow execute-api:Invoke arn:aws:execute-api:eu-west-3:123456789012:abc123/*/GET/v1/regulator/reports/*"}
+	if !reflect.DeepEqual(grants, want) {
+		t.Errorf("the role grants %q, want %q", grants, want)
+	}
+	if r.Properties["ManagedPolicyArns"] != nil {
+		t.Error("the regulator's role has managed policies")
 	}
 }
 
@@ -363,6 +427,11 @@ var starOnly = map[string]string{
 	"dynamodb:ListStreams":     "ListStreams has no resource-level permissions; the stream event source mapping calls it",
 }
 
+// KMS actions a function calls itself, not through a service: no kms:ViaService possible.
+var directKMS = map[string]string{
+	"kms:GenerateMac": "read-reports asks KMS for the MACs of its cursors",
+}
+
 // Every statement granting a function its permissions (its inline Policies, or those of the
 // explicit role it names) names a resource of the template, never "*" (except starOnly) and never
 // a wildcard action; a KMS key is used only through a service (kms:ViaService). SAM policy
@@ -385,10 +454,21 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 					granted[id] = append(granted[id], a)
 				}
 			}
-			if slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
+			if slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, "kms:") && directKMS[a] == "" }) {
 				viaService := mapping(mapping(s["Condition"])["StringEquals"])["kms:ViaService"]
 				if viaService == nil {
 					t.Errorf("%s: %v on a key without a kms:ViaService condition", id, actions)
+				}
+			}
+			for _, a := range actions {
+				if directKMS[a] == "" {
+					continue
+				}
+				if len(actions) != 1 || !reflect.DeepEqual(s["Resource"], map[string]any{"Fn::GetAtt": []any{"CursorKey", "Arn"}}) {
+					t.Errorf("%s: %s with %v on %v, want alone on the cursor key", id, a, actions, s["Resource"])
+				}
+				if alg := mapping(mapping(s["Condition"])["StringEquals"])["kms:MacAlgorithm"]; alg != "HMAC_SHA_256" {
+					t.Errorf("%s: %s without kms:MacAlgorithm HMAC_SHA_256", id, a)
 				}
 			}
 			resources, ok := s["Resource"].([]any)
@@ -420,12 +500,63 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 	}
 	want := map[string][]string{
 		"AuthorizeFunction":     {"dynamodb:GetItem"},
-		"SubmitReportFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+		"SubmitReportFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+		"ReadReportsFunction":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+		"AuditAnchorFunction":   {"dynamodb:Query"},
 		"ProcessReportFunction": fanOut,
 		"SweepFunction":         fanOut,
 	}
 	if !reflect.DeepEqual(granted, want) {
 		t.Errorf("dynamodb actions = %v, want %v", granted, want)
+	}
+}
+
+// Which items each function may touch, by action, from the dynamodb:LeadingKeys of its grants on
+// the table (for a Query, the partition it reads): the tenancy of the table in one place. An
+// organisation's reports are REPORTS#<org> (its list) and REPORT#<id> (versions); the audit trail
+// AUDIT#<chain> and the registry AUDITCHAINS; KEY#, ORG#, IDEM# as before.
+func TestTableGrantsByLeadingKey(t *testing.T) {
+	tpl := loadReal(t)
+	table := map[string]any{"Fn::GetAtt": []any{"ReportsTable", "Arn"}}
+	grants := func(id string) map[string][]string {
+		out := map[string][]string{}
+		for _, s := range functionStatements(t, tpl, id, tpl.Resources[id]) {
+			if !reflect.DeepEqual(s["Resource"], table) {
+				continue
+			}
+			cond := mapping(s["Condition"])
+			keys := strs(mapping(cond["ForAllValues:StringLike"])["dynamodb:LeadingKeys"])
+			keys = append(keys, strs(mapping(cond["ForAllValues:StringEquals"])["dynamodb:LeadingKeys"])...)
+			if len(keys) == 0 {
+				t.Errorf("%s: %v on the table without dynamodb:LeadingKeys", id, s["Action"])
+			}
+			for _, a := range strs(s["Action"]) {
+				out[a] = append(out[a], keys...)
+			}
+		}
+		for a := range out {
+			slices.Sort(out[a])
+		}
+		return out
+	}
+	for id, want := range map[string]map[string][]string{
+		"AuthorizeFunction": {"dynamodb:GetItem": {"KEY#*"}},
+		"SubmitReportFunction": {
+			"dynamodb:GetItem":            {"IDEM#*", "ORG#*", "REPORTS#*"},
+			"dynamodb:PutItem":            {"AUDIT#*", "AUDITCHAINS", "IDEM#*", "REPORT#*", "REPORTS#*"},
+			"dynamodb:ConditionCheckItem": {"IDEM#*", "REPORT#*", "REPORTS#*"},
+			"dynamodb:Query":              {"AUDIT#*"},
+		},
+		"ReadReportsFunction": {
+			"dynamodb:GetItem": {"REPORT#*", "REPORTS#*"},
+			"dynamodb:Query":   {"AUDIT#*", "REPORT#*", "REPORTS#*"},
+			"dynamodb:PutItem": {"AUDIT#*", "AUDITCHAINS"},
+		},
+		"AuditAnchorFunction": {"dynamodb:Query": {"AUDIT#*", "AUDITCHAINS"}},
+	} {
+		if got := grants(id); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s grants %v\nwant %v", id, got, want)
+		}
 	}
 }
 
@@ -558,6 +689,99 @@ func TestStreamSourcesOfTheTemplate(t *testing.T) {
 	}
 }
 
+// Reads are throttled lower than submissions, the unauthenticated health check lowest; every
+// route of the template has a throttle.
+func TestThrottlesOfTheTemplate(t *testing.T) {
+	got, err := loadReal(t).Throttles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit, read, health := local.Throttle{Rate: 50, Burst: 100}, local.Throttle{Rate: 20, Burst: 40}, local.Throttle{Rate: 10, Burst: 20}
+	want := map[string]local.Throttle{
+		"POST /v1/reports":                  submit,
+		"POST /v1/reports/{id}/supplements": submit,
+		"GET /v1/reports":                   read,
+		"GET /v1/reports/{id}":              read,
+		"GET /v1/reports/{id}/versions/{n}": read,
+		"GET /v1/regulator/reports/{id}":    read,
+		"GET /v1/health":                    health,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("throttles = %v\nwant %v", got, want)
+	}
+}
+
+func TestThrottles(t *testing.T) {
+	// throttleTemplate has routes GET /a and POST /b; settings are the HttpApi's properties, event
+	// the route settings of GET /a's event.
+	throttleTemplate := func(settings, event string) string {
+		return `
+Parameters:
+  Burst: {Type: Number, Default: 7}
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties: {` + settings + `}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        A: {Type: HttpApi, Properties: {Method: get, Path: /a` + event + `}}
+        B: {Type: HttpApi, Properties: {Method: POST, Path: /b}}
+`
+	}
+	for _, tc := range []struct {
+		name, settings, event string
+		want                  map[string]local.Throttle
+	}{
+		{"none", ``, ``, map[string]local.Throttle{}},
+		{"default for every route", `DefaultRouteSettings: {ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5}`, ``,
+			map[string]local.Throttle{"GET /a": {Rate: 5, Burst: 10}, "POST /b": {Rate: 5, Burst: 10}}},
+		{"a route overrides the default", `DefaultRouteSettings: {ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5, DetailedMetricsEnabled: true},
+      RouteSettings: {"POST /b": {ThrottlingBurstLimit: 2, ThrottlingRateLimit: 0.5}}`, ``,
+			map[string]local.Throttle{"GET /a": {Rate: 5, Burst: 10}, "POST /b": {Rate: 0.5, Burst: 2}}},
+		{"only the routes named, without a default", `RouteSettings: {"POST /b": {ThrottlingBurstLimit: !Ref Burst, ThrottlingRateLimit: "3"}}`, ``,
+			map[string]local.Throttle{"POST /b": {Rate: 3, Burst: 7}}},
+		{"route settings without throttling keep the default", `DefaultRouteSettings: {ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5},
+      RouteSettings: {"POST /b": {DetailedMetricsEnabled: true}}`, ``,
+			map[string]local.Throttle{"GET /a": {Rate: 5, Burst: 10}, "POST /b": {Rate: 5, Burst: 10}}},
+		{"an event's settings override the API's", `RouteSettings: {"GET /a": {ThrottlingBurstLimit: 2, ThrottlingRateLimit: 1}}`,
+			`, RouteSettings: {ThrottlingBurstLimit: 0, ThrottlingRateLimit: 0}`,
+			map[string]local.Throttle{"GET /a": {Rate: 0, Burst: 0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parse(t, throttleTemplate(tc.settings, tc.event)).Throttles()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 && len(tc.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("throttles = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	for _, tc := range []struct{ name, settings, event string }{
+		{"a route the template lacks", `RouteSettings: {"GET /b": {ThrottlingBurstLimit: 2, ThrottlingRateLimit: 1}}`, ``},
+		{"a key that is no route key", `RouteSettings: {"/a": {ThrottlingBurstLimit: 2, ThrottlingRateLimit: 1}}`, ``},
+		{"a burst without a rate", `DefaultRouteSettings: {ThrottlingBurstLimit: 10}`, ``},
+		{"a rate without a burst", `RouteSettings: {"POST /b": {ThrottlingRateLimit: 1}}`, ``},
+		{"in an event, one limit", ``, `, RouteSettings: {ThrottlingRateLimit: 1}`},
+		{"a negative limit", `DefaultRouteSettings: {ThrottlingBurstLimit: -1, ThrottlingRateLimit: 1}`, ``},
+		{"not a number", `DefaultRouteSettings: {ThrottlingBurstLimit: many, ThrottlingRateLimit: 1}`, ``},
+		{"not a finite rate", `DefaultRouteSettings: {ThrottlingBurstLimit: 1, ThrottlingRateLimit: .nan}`, ``},
+		{"an unknown setting", `DefaultRouteSettings: {ThrottlingBurstLimit: 1, ThrottlingRateLimit: 1, PerClient: true}`, ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, err := parse(t, throttleTemplate(tc.settings, tc.event)).Throttles(); err == nil {
+				t.Errorf("no error; throttles %v", got)
+			}
+		})
+	}
+}
+
 // streamTemplate is a template whose function Fn has a DynamoDB event with properties props.
 func streamTemplate(props string) string {
 	return `
@@ -608,7 +832,11 @@ func TestSchedulesOfTheTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []local.Schedule{{Function: "SweepFunction", Expression: "rate(5 minutes)"}}; !reflect.DeepEqual(schedules, want) {
+	want := []local.Schedule{
+		{Function: "AuditAnchorFunction", Expression: "rate(1 hour)"},
+		{Function: "SweepFunction", Expression: "rate(5 minutes)"},
+	}
+	if !reflect.DeepEqual(schedules, want) {
 		t.Errorf("schedules = %+v, want %+v", schedules, want)
 	}
 	disabled := parse(t, `
@@ -677,7 +905,8 @@ Resources: {}
 	}
 	// The real template's conditions hold or not as the local stack expects with its defaults.
 	real := loadReal(t)
-	for name, want := range map[string]bool{"IsProd": false, "HasRegulatorQueue": false, "HasRegulatorFilterPolicy": false} {
+	for name, want := range map[string]bool{"IsProd": false, "HasRegulatorQueue": false, "HasRegulatorFilterPolicy": false,
+		"HasRegulatorAccount": false, "HasRegulatorExternalId": false} {
 		if got, err := real.Condition(name, nil); err != nil || got != want {
 			t.Errorf("template condition %s = %v, %v; want %v", name, got, err, want)
 		}
@@ -698,6 +927,8 @@ func TestPhysicalNamesOfTheTemplate(t *testing.T) {
 		"DataKey":         "alias/breach-intake-local/data",
 		"AlertKeyAlias":   "alias/breach-intake-local/alerts",
 		"AlertKey":        "alias/breach-intake-local/alerts",
+		"CursorKeyAlias":  "alias/breach-intake-local/cursors",
+		"CursorKey":       "alias/breach-intake-local/cursors",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("names = %v\nwant    %v", got, want)
@@ -709,5 +940,12 @@ func TestPhysicalNamesOfTheTemplate(t *testing.T) {
 	}
 	if k := env["ARCHIVE_KMS_KEY_ID"]; k != "arn:aws:kms:eu-west-3:123456789012:alias/breach-intake-local/data" {
 		t.Errorf("ARCHIVE_KMS_KEY_ID = %s", k)
+	}
+	env, err = local.FunctionEnv(loadReal(t), "ReadReportsFunction", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := env["CURSOR_KEY_ID"]; k != "alias/breach-intake-local/cursors" {
+		t.Errorf("CURSOR_KEY_ID = %s", k)
 	}
 }

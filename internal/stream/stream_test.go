@@ -50,7 +50,7 @@ func newFixture(t *testing.T, n int) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.versions = append(f.versions, f.store.Versions(got.ID)[0])
+		f.versions = append(f.versions, f.store.Stored(got.ID)[0])
 	}
 	fanout := breach.NewFanout(f.store, f.store, f.archive, f.alerts, func() time.Time { return now })
 	f.handler = stream.ProcessReport(fanout, dynamo.VersionFromItem, zerolog.New(zerolog.SyncWriter(f.logs)))

@@ -2,6 +2,9 @@ package breachtest
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,6 +29,39 @@ func StoreContract(t *testing.T, open func(t *testing.T) breach.Store) {
 			RequestSHA256: sha, Receipt: []byte(`{"receipt":"` + key + `"}`), ExpiresAt: now.Add(breach.IdempotencyTTL),
 		}
 	}
+	// head is the head a version writes. Its times carry fractions, which a store must keep.
+	aware := now.Add(-90*time.Minute + 250*time.Millisecond)
+	head := func(v breach.Version) breach.ReportHead {
+		return breach.ReportHead{Org: v.OrgID, ID: v.ReportID, Latest: v.Number,
+			Regimes: []breach.Regime{breach.GDPR, breach.NIS2}, AwareAt: aware,
+			Covered:    breach.Coverage{breach.StageGDPRNotification: now, breach.StageNIS2EarlyWarning: now},
+			ReceivedAt: now, UpdatedAt: v.ReceivedAt, Stage: v.Stage, Severity: v.Severity, Late: v.Late}
+	}
+	// saveFirst saves version 1 of id with its head.
+	saveFirst := func(s breach.Store, id breach.ReportID, rec breach.IdempotencyRecord, at time.Time) (*breach.IdempotencyRecord, error) {
+		v := version(id, 1)
+		return s.SaveVersion(ctx, v, head(v), rec, at)
+	}
+	// save stores v with its head under a fresh key.
+	save := func(t *testing.T, s breach.Store, v breach.Version, h breach.ReportHead) {
+		t.Helper()
+		rec := record(fmt.Sprintf("%s/%s/%d", v.OrgID, v.ReportID, v.Number), "aa")
+		rec.Key.Org = v.OrgID
+		if prior, err := s.SaveVersion(ctx, v, h, rec, now); err != nil || prior != nil {
+			t.Fatalf("SaveVersion %s v%d = %+v, %v", v.ReportID, v.Number, prior, err)
+		}
+	}
+	// supplement is version 2 of v's report: another stage, a regime more, a stage covered.
+	supplement := func(v breach.Version) (breach.Version, breach.ReportHead) {
+		v2 := version(v.ReportID, 2)
+		v2.OrgID, v2.Stage, v2.Severity, v2.Late = v.OrgID, breach.StageNIS2Notification, breach.Critical, true
+		v2.ReceivedAt = now.Add(time.Hour + 500*time.Millisecond)
+		v2.Document = []byte(`{"id":"` + string(v.ReportID) + `","version":2}`)
+		h := head(v2)
+		h.Regimes = append(h.Regimes, breach.DORA)
+		h.Covered[breach.StageNIS2Notification] = v2.ReceivedAt
+		return v2, h
+	}
 
 	t.Run("a provisioned organisation is found", func(t *testing.T) {
 		got, err := open(t).Organisation(ctx, ContractOrg.ID)
@@ -42,7 +78,7 @@ func StoreContract(t *testing.T, open func(t *testing.T) breach.Store) {
 	t.Run("a saved key is found until it expires", func(t *testing.T) {
 		s := open(t)
 		rec := record("k1", "aa")
-		if prior, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA1", 1), rec, now); err != nil || prior != nil {
+		if prior, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA1", rec, now); err != nil || prior != nil {
 			t.Fatalf("SaveVersion = %v, %v", prior, err)
 		}
 		got, err := s.Idempotency(ctx, rec.Key, now.Add(time.Hour))
@@ -56,39 +92,39 @@ func StoreContract(t *testing.T, open func(t *testing.T) breach.Store) {
 	t.Run("replay returns the first record and writes nothing", func(t *testing.T) {
 		s := open(t)
 		first := record("k2", "aa")
-		if _, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA2", 1), first, now); err != nil {
+		if _, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA2", first, now); err != nil {
 			t.Fatal(err)
 		}
 		second := record("k2", "bb")
-		prior, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA3", 1), second, now.Add(time.Minute))
+		prior, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA3", second, now.Add(time.Minute))
 		if err != nil || prior == nil || prior.RequestSHA256 != "aa" {
 			t.Fatalf("second SaveVersion = %+v, %v; want the first record", prior, err)
 		}
 		// The second version was not written: saving it now under a fresh key succeeds.
-		if prior, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA3", 1), record("k3", "cc"), now); err != nil || prior != nil {
+		if prior, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA3", record("k3", "cc"), now); err != nil || prior != nil {
 			t.Fatalf("version of a refused save was written: %v, %v", prior, err)
 		}
 	})
 	t.Run("an expired key can be used again", func(t *testing.T) {
 		s := open(t)
 		rec := record("k4", "aa")
-		if _, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA4", 1), rec, now); err != nil {
+		if _, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA4", rec, now); err != nil {
 			t.Fatal(err)
 		}
 		later := rec.ExpiresAt.Add(time.Second)
 		again := record("k4", "bb")
 		again.ExpiresAt = later.Add(breach.IdempotencyTTL)
-		if prior, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA5", 1), again, later); err != nil || prior != nil {
+		if prior, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA5", again, later); err != nil || prior != nil {
 			t.Fatalf("SaveVersion after expiry = %+v, %v; want a fresh write", prior, err)
 		}
 	})
 	t.Run("an existing version is a version_conflict", func(t *testing.T) {
 		s := open(t)
 		v := version("01JAAAAAAAAAAAAAAAAAAAAAA6", 1)
-		if _, err := s.SaveVersion(ctx, v, record("k5", "aa"), now); err != nil {
+		if _, err := s.SaveVersion(ctx, v, head(v), record("k5", "aa"), now); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.SaveVersion(ctx, v, record("k6", "aa"), now)
+		_, err := s.SaveVersion(ctx, v, head(v), record("k6", "aa"), now)
 		if breach.ErrorCode(err) != breach.VersionConflict {
 			t.Fatalf("err = %v, want version_conflict", err)
 		}
@@ -100,7 +136,7 @@ func StoreContract(t *testing.T, open func(t *testing.T) breach.Store) {
 	t.Run("keys are scoped by organisation", func(t *testing.T) {
 		s := open(t)
 		rec := record("k7", "aa")
-		if _, err := s.SaveVersion(ctx, version("01JAAAAAAAAAAAAAAAAAAAAAA7", 1), rec, now); err != nil {
+		if _, err := saveFirst(s, "01JAAAAAAAAAAAAAAAAAAAAAA7", rec, now); err != nil {
 			t.Fatal(err)
 		}
 		other := rec.Key
@@ -109,6 +145,162 @@ func StoreContract(t *testing.T, open func(t *testing.T) breach.Store) {
 			t.Fatalf("another org sees the key: %+v, %v", got, err)
 		}
 	})
+
+	t.Run("a first version writes its head", func(t *testing.T) {
+		s := open(t)
+		v := version("01JAAAAAAAAAAAAAAAAAAAAAF1", 1)
+		save(t, s, v, head(v))
+		got, err := s.Head(ctx, ContractOrg.ID, v.ReportID)
+		if err != nil || !SameHead(got, head(v)) {
+			t.Fatalf("Head = %+v, %v; want %+v", got, err, head(v))
+		}
+	})
+	t.Run("a supplement moves the head on and leaves version 1 as it was", func(t *testing.T) {
+		s := open(t)
+		v := version("01JAAAAAAAAAAAAAAAAAAAAAF2", 1)
+		save(t, s, v, head(v))
+		v2, h2 := supplement(v)
+		save(t, s, v2, h2)
+		if got, err := s.Head(ctx, ContractOrg.ID, v.ReportID); err != nil || !SameHead(got, h2) {
+			t.Fatalf("Head = %+v, %v; want %+v", got, err, h2)
+		}
+		for _, want := range []breach.Version{v, v2} {
+			if got, err := s.Version(ctx, v.ReportID, want.Number); err != nil || string(got.Document) != string(want.Document) {
+				t.Fatalf("Version %d = %s, %v; want %s", want.Number, got.Document, err, want.Document)
+			}
+		}
+	})
+	t.Run("a head that moved on is a version_conflict and nothing is written", func(t *testing.T) {
+		s := open(t)
+		v := version("01JAAAAAAAAAAAAAAAAAAAAAF3", 1)
+		save(t, s, v, head(v))
+		// Version 3 written over a head still at 1: only the head's condition can refuse it.
+		v3, h3 := supplement(v)
+		v3.Number, h3.Latest = 3, 3
+		rec := record("f3", "aa")
+		if _, err := s.SaveVersion(ctx, v3, h3, rec, now); breach.ErrorCode(err) != breach.VersionConflict {
+			t.Fatalf("err = %v, want version_conflict", err)
+		}
+		if got, err := s.Head(ctx, ContractOrg.ID, v.ReportID); err != nil || got.Latest != 1 {
+			t.Fatalf("Head = %+v, %v; want it still at 1", got, err)
+		}
+		if _, err := s.Version(ctx, v.ReportID, 3); breach.ErrorCode(err) != breach.NotFound {
+			t.Fatalf("version 3 of a refused save: %v, want not_found", err)
+		}
+		if got, _ := s.Idempotency(ctx, rec.Key, now); got != nil {
+			t.Fatalf("idempotency record of a refused save exists: %+v", got)
+		}
+		// Two supplements made from the same head: the second one conflicts.
+		v2, h2 := supplement(v)
+		save(t, s, v2, h2)
+		v2.Document = []byte(`{"other":true}`)
+		if _, err := s.SaveVersion(ctx, v2, h2, record("f3-2", "aa"), now); breach.ErrorCode(err) != breach.VersionConflict {
+			t.Fatalf("second supplement from the same head: %v, want version_conflict", err)
+		}
+	})
+	t.Run("another organisation's report has no head for it", func(t *testing.T) {
+		s := open(t)
+		v := version("01JAAAAAAAAAAAAAAAAAAAAAF4", 1)
+		save(t, s, v, head(v))
+		if _, err := s.Head(ctx, "another-org", v.ReportID); breach.ErrorCode(err) != breach.NotFound {
+			t.Fatalf("another org's Head: %v, want not_found", err)
+		}
+		if _, err := s.Head(ctx, ContractOrg.ID, "01JAAAAAAAAAAAAAAAAAAAAAF9"); breach.ErrorCode(err) != breach.NotFound {
+			t.Fatalf("unknown Head: %v, want not_found", err)
+		}
+	})
+	t.Run("reports are listed newest first, page by page, only the organisation's", func(t *testing.T) {
+		s := open(t)
+		ids := []breach.ReportID{"01JAAAAAAAAAAAAAAAAAAAAAG3", "01JAAAAAAAAAAAAAAAAAAAAAG1", "01JAAAAAAAAAAAAAAAAAAAAAG5",
+			"01JAAAAAAAAAAAAAAAAAAAAAG2", "01JAAAAAAAAAAAAAAAAAAAAAG4"}
+		var supplemented breach.ReportHead
+		for _, id := range ids {
+			v := version(id, 1)
+			save(t, s, v, head(v))
+			if id == "01JAAAAAAAAAAAAAAAAAAAAAG3" { // listed once, as its latest head
+				v2, h2 := supplement(v)
+				save(t, s, v2, h2)
+				supplemented = h2
+			}
+		}
+		// Another organisation's report, newer than all of them.
+		theirs := version("01JAAAAAAAAAAAAAAAAAAAAAG9", 1)
+		theirs.OrgID = "another-org"
+		save(t, s, theirs, head(theirs))
+
+		var pages [][]breach.ReportID
+		var after breach.ReportID
+		for range 5 {
+			heads, more, err := s.Reports(ctx, ContractOrg.ID, after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page []breach.ReportID
+			for _, h := range heads {
+				page = append(page, h.ID)
+				if h.ID == supplemented.ID && !SameHead(h, supplemented) {
+					t.Fatalf("listed head %+v, want %+v", h, supplemented)
+				}
+			}
+			pages = append(pages, page)
+			if !more {
+				break
+			}
+			after = heads[len(heads)-1].ID
+		}
+		want := "[[01JAAAAAAAAAAAAAAAAAAAAAG5 01JAAAAAAAAAAAAAAAAAAAAAG4] [01JAAAAAAAAAAAAAAAAAAAAAG3 01JAAAAAAAAAAAAAAAAAAAAAG2] [01JAAAAAAAAAAAAAAAAAAAAAG1]]"
+		if got := fmt.Sprint(pages); got != want {
+			t.Fatalf("pages %s, want %s", got, want)
+		}
+		// A page that ends exactly at the last report says that nothing follows.
+		if heads, more, err := s.Reports(ctx, ContractOrg.ID, "", 5); err != nil || len(heads) != 5 || more {
+			t.Fatalf("Reports(limit 5) = %d heads, more %v, %v; want 5, false", len(heads), more, err)
+		}
+		if heads, more, err := s.Reports(ctx, "another-org", "", 10); err != nil || len(heads) != 1 || heads[0].ID != theirs.ReportID || more {
+			t.Fatalf("another org's Reports = %+v, %v, %v; want only its own", heads, more, err)
+		}
+		if heads, more, err := s.Reports(ctx, "nobody", "", 10); err != nil || len(heads) != 0 || more {
+			t.Fatalf("Reports of an org without any = %+v, %v, %v", heads, more, err)
+		}
+	})
+	t.Run("versions are listed oldest first, without documents", func(t *testing.T) {
+		s := open(t)
+		v := version("01JAAAAAAAAAAAAAAAAAAAAAH1", 1)
+		save(t, s, v, head(v))
+		v2, h2 := supplement(v)
+		save(t, s, v2, h2)
+		got, err := s.Versions(ctx, v.ReportID)
+		if err != nil || len(got) != 2 || !sameInfo(got[0], v.Info()) || !sameInfo(got[1], v2.Info()) {
+			t.Fatalf("Versions = %+v, %v; want %+v, %+v", got, err, v.Info(), v2.Info())
+		}
+		if _, err := s.Versions(ctx, "01JAAAAAAAAAAAAAAAAAAAAAH9"); breach.ErrorCode(err) != breach.NotFound {
+			t.Fatalf("Versions of an unknown report: %v, want not_found", err)
+		}
+	})
+	t.Run("a report's owner is the organisation that filed it", func(t *testing.T) {
+		s := open(t)
+		v := version("01JAAAAAAAAAAAAAAAAAAAAAJ1", 1)
+		save(t, s, v, head(v))
+		if got, err := s.Owner(ctx, v.ReportID); err != nil || got != ContractOrg.ID {
+			t.Fatalf("Owner = %q, %v; want %q", got, err, ContractOrg.ID)
+		}
+		if _, err := s.Owner(ctx, "01JAAAAAAAAAAAAAAAAAAAAAJ9"); breach.ErrorCode(err) != breach.NotFound {
+			t.Fatalf("Owner of an unknown report: %v, want not_found", err)
+		}
+	})
+}
+
+// SameHead reports whether two heads hold the same values, times compared as instants.
+func SameHead(a, b breach.ReportHead) bool {
+	return a.Org == b.Org && a.ID == b.ID && a.Latest == b.Latest && slices.Equal(a.Regimes, b.Regimes) &&
+		a.AwareAt.Equal(b.AwareAt) && maps.EqualFunc(a.Covered, b.Covered, time.Time.Equal) &&
+		a.ReceivedAt.Equal(b.ReceivedAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
+		a.Stage == b.Stage && a.Severity == b.Severity && a.Late == b.Late
+}
+
+func sameInfo(a, b breach.VersionInfo) bool {
+	return a.Number == b.Number && a.Stage == b.Stage && a.ReceivedAt.Equal(b.ReceivedAt) &&
+		a.Severity == b.Severity && a.Late == b.Late && a.SHA256 == b.SHA256
 }
 
 // LedgerContract is the behaviour every breach.Ledger must show, over the Store that writes the
@@ -122,7 +314,10 @@ func LedgerContract(t *testing.T, open func(t *testing.T) (breach.Store, breach.
 			Severity: breach.High, Late: true, Document: []byte(`{"id":"` + string(id) + `"}`), SHA256: "ab"}
 		rec := breach.IdempotencyRecord{Key: breach.IdempotencyKey{Org: ContractOrg.ID, Route: breach.RouteSubmit, Key: string(id)},
 			RequestSHA256: "cd", Receipt: []byte(`{}`), ExpiresAt: at.Add(breach.IdempotencyTTL)}
-		if _, err := s.SaveVersion(ctx, v, rec, at); err != nil {
+		h := breach.ReportHead{Org: v.OrgID, ID: id, Latest: 1, Regimes: []breach.Regime{breach.GDPR}, AwareAt: at.Add(-time.Hour),
+			Covered: breach.Coverage{breach.StageGDPRNotification: at}, ReceivedAt: at, UpdatedAt: at,
+			Stage: v.Stage, Severity: v.Severity, Late: v.Late}
+		if _, err := s.SaveVersion(ctx, v, h, rec, at); err != nil {
 			t.Fatal(err)
 		}
 		return v
