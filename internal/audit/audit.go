@@ -19,6 +19,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -132,11 +133,17 @@ type Trail struct {
 	slot       time.Duration
 	maxBackoff time.Duration
 	locks      [stripes]chan struct{}
+
+	// heads remembers the last entry this Trail stored in each chain: the next append tries to
+	// follow it directly, one round trip instead of two; a stale guess only loses the
+	// conditional put, which names the entry that won.
+	mu    sync.Mutex
+	heads map[string]Entry
 }
 
 // NewTrail is a trail over store, timed by now.
 func NewTrail(store Store, now func() time.Time) *Trail {
-	t := &Trail{store: store, now: now, slot: slot, maxBackoff: maxBackoff}
+	t := &Trail{store: store, now: now, slot: slot, maxBackoff: maxBackoff, heads: map[string]Entry{}}
 	for i := range t.locks {
 		t.locks[i] = make(chan struct{}, 1)
 	}
@@ -180,9 +187,12 @@ func (t *Trail) Append(ctx context.Context, e Entry) (Entry, error) {
 				return Entry{}, fmt.Errorf("append to audit chain %s: %w", e.Chain, err)
 			}
 		}
-		head, ok, err := t.store.Last(ctx, e.Chain)
-		if err != nil {
-			return Entry{}, fmt.Errorf("append to audit chain %s: read its head: %w", e.Chain, err)
+		head, ok := t.remembered(e.Chain)
+		if !ok || round > 0 {
+			var err error
+			if head, ok, err = t.store.Last(ctx, e.Chain); err != nil {
+				return Entry{}, fmt.Errorf("append to audit chain %s: read its head: %w", e.Chain, err)
+			}
 		}
 		var after *Entry
 		if ok {
@@ -195,6 +205,7 @@ func (t *Trail) Append(ctx context.Context, e Entry) (Entry, error) {
 			stored, err = t.put(ctx, e, c.Taken)
 		}
 		if err == nil {
+			t.remember(stored)
 			return stored, nil
 		}
 		if !errors.Is(err, ErrConflict) {
@@ -203,6 +214,19 @@ func (t *Trail) Append(ctx context.Context, e Entry) (Entry, error) {
 		last = err
 	}
 	return Entry{}, fmt.Errorf("append to audit chain %s: %d rounds lost to concurrent appends: %w", e.Chain, Rounds, last)
+}
+
+func (t *Trail) remembered(chain string) (Entry, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.heads[chain]
+	return e, ok
+}
+
+func (t *Trail) remember(e Entry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.heads[e.Chain] = e
 }
 
 // put stores e after head (nil: first of its chain), returning it as it was tried.

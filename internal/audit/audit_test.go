@@ -225,6 +225,31 @@ func TestAppendChainsOnTheWinner(t *testing.T) {
 	}
 }
 
+// TestAppendFollowsItsLastEntry: a Trail's next append follows the entry it stored last without
+// reading the head again; when another Trail appended meanwhile, the lost put names the winner
+// and the chain stays gapless.
+func TestAppendFollowsItsLastEntry(t *testing.T) {
+	ctx := context.Background()
+	s := &racing{Store: audittest.NewStore(), raced: true}
+	mine := audit.NewTrail(s, ticking())
+	appendN(t, mine, "acme", 3)
+	if s.lasts != 1 {
+		t.Fatalf("3 appends read the head %d times; want once, for the first", s.lasts)
+	}
+	appendN(t, audit.NewTrail(s.Store, ticking()), "acme", 1) // another instance, meanwhile
+	e, err := mine.Append(ctx, audit.Entry{Chain: "acme", RequestID: "after the other"})
+	if err != nil || e.Seq != 5 || s.lasts != 1 {
+		t.Fatalf("Append = seq %d, %v after %d reads of the head; want seq 5, still one read", e.Seq, err, s.lasts)
+	}
+	appendN(t, audit.NewTrail(s.Store, ticking()), "acme", 2) // two more: the winner named is not the head
+	if e, err = mine.Append(ctx, audit.Entry{Chain: "acme", RequestID: "after two others"}); err != nil || e.Seq != 8 || s.lasts != 2 {
+		t.Fatalf("Append = seq %d, %v after %d reads of the head; want seq 8 after a second read", e.Seq, err, s.lasts)
+	}
+	if r, err := audit.Verify(ctx, s, audittest.NewAnchors()); err != nil || !r.OK() || r.Entries != 8 {
+		t.Fatalf("Verify = %+v, %v", r, err)
+	}
+}
+
 // failing is a store whose Put fails for another reason than a conflict.
 type failing struct{ audit.Store }
 
