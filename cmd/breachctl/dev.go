@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/rs/zerolog"
 
+	"github.com/breach-intake/intake/api"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
 	"github.com/breach-intake/intake/internal/local"
@@ -91,16 +92,26 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	api, err := local.NewAPI(tmpl, fns,
+	gateway, err := local.NewAPI(tmpl, fns,
 		local.APIOptions{Log: zerolog.New(stderr).With().Timestamp().Str("component", "api").Logger()})
 	if err != nil {
 		return err
 	}
+	// The reference page and the spec are served next to the API, locally only: in AWS the
+	// gateway has no such route (the spec ships in the repository).
+	docs, err := api.Handler()
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(api.DocsPath, docs)
+	mux.Handle(api.SpecPath, docs)
+	mux.Handle("/", gateway)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another make dev running?): %w", *addr, err)
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -267,6 +278,7 @@ type row struct{ label, value string }
 func banner(addr, endpoint, key, keyFile string, outputs map[string]string, running []row) string {
 	rows := []row{
 		{"API", "http://" + addr + "/v1/..."},
+		{"API reference", "http://" + addr + api.DocsPath + " (spec: " + api.SpecPath + ")"},
 		{"AWS endpoint", endpoint + " (region " + local.Region + ", credentials test/test)"},
 	}
 	for _, name := range []string{"ReportsTableName", "ArchiveBucketName", "AlertTopicArn", "DeadLetterQueueUrl"} {

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +101,19 @@ func TestDevAsANewUser(t *testing.T) {
 		}
 		script := strings.NewReplacer("127.0.0.1:3000", apiAddr, ".local/demo-key", filepath.Join(state, "demo-key")).Replace(string(block[1]))
 		checkStored(t, motoAddr, runShell(t, script))
+	})
+	t.Run("the API reference and its spec are served", func(t *testing.T) {
+		for path, want := range map[string]string{"/v1/docs": "/v1/reports/{id}/supplements", "/v1/docs/openapi.yaml": "openapi: 3.1"} {
+			resp, err := http.Get("http://" + apiAddr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(html.UnescapeString(string(b)), want) {
+				t.Fatalf("GET %s: %d, no %q in %.200s", path, resp.StatusCode, want, b)
+			}
+		}
 	})
 	t.Run("the README's read, supplement and audit commands work when pasted", func(t *testing.T) {
 		readme, err := os.ReadFile("../../README.md")
