@@ -6,6 +6,7 @@ FUNCTIONS := \
 	ProcessReportFunction=process-report \
 	SweepFunction=sweep \
 	ReadReportsFunction=read-reports \
+	DeadlineWatchFunction=deadline-watch \
 	AuditAnchorFunction=audit-anchor
 
 ids = $(foreach f,$(FUNCTIONS),$(firstword $(subst =, ,$f)))

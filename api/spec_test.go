@@ -17,16 +17,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
 	liberrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/api"
+	"github.com/breach-intake/intake/internal/apigw"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/breach/breachtest"
+	"github.com/breach-intake/intake/internal/receipt"
 )
 
 // The spec is checked with pb33f/libopenapi-validator: OpenAPI 3.1 documents against the OAS 3.1
@@ -611,10 +615,12 @@ func TestAnswersFitTheSpec(t *testing.T) {
 			examples = append(examples, c)
 		}
 	}
+	signer := breachtest.NewSigner("receipt-key-1")
 	for i, c := range examples {
 		store := breachtest.NewStore(exampleOrg)
 		id := fmt.Sprintf("01KAKZ7Q1W5Q7Y3X2V8N4M6P%02d", i)
-		in := breach.NewIntake(store, func() time.Time { return exampleTime }, func(time.Time) breach.ReportID { return breach.ReportID(id) })
+		in := breach.NewIntake(store, func() time.Time { return exampleTime }, func(time.Time) breach.ReportID { return breach.ReportID(id) },
+			breach.SignReceipts(signer))
 		first, err := in.Submit(ctx, breach.Submission{Org: exampleOrg.ID, IdempotencyKey: "first", Body: c.body})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -656,6 +662,19 @@ func TestAnswersFitTheSpec(t *testing.T) {
 		}
 		s.response(t, c.name+": regulator's view", http.MethodGet, "/v1/regulator/reports/"+id, http.StatusOK, marshal(t, view), http.Header{"Etag": {`"2"`}})
 	}
+
+	keys := func(context.Context) ([]receipt.PublicKey, error) {
+		return []receipt.PublicKey{{KeyID: signer.ID, Key: &signer.Key.PublicKey}}, nil
+	}
+	resp, err := apigw.ReceiptKeys(keys, nil, zerolog.Nop())(ctx, events.APIGatewayV2HTTPRequest{RouteKey: "GET /v1/receipts/public-key"})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("public keys: %d, %v", resp.StatusCode, err)
+	}
+	header := http.Header{}
+	for k, v := range resp.Headers {
+		header.Set(k, v)
+	}
+	s.response(t, "public keys", http.MethodGet, "/v1/receipts/public-key", http.StatusOK, []byte(resp.Body), header)
 }
 
 // marshal is JSON as the handlers write it (encoding/json/v2).

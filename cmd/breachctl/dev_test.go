@@ -115,42 +115,48 @@ func TestDevAsANewUser(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the README's read, supplement and audit commands work when pasted", func(t *testing.T) {
-		readme, err := os.ReadFile("../../README.md")
-		if err != nil {
-			t.Fatal(err)
-		}
-		section := regexp.MustCompile("(?s)## Read, supplement, audit\n(.*?)\n## ").FindSubmatch(readme)
-		if section == nil {
-			t.Fatal("README has no '## Read, supplement, audit' section")
-		}
-		var script strings.Builder
-		script.WriteString("set -e\n")
-		for _, block := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllSubmatch(section[1], -1) {
-			script.Write(block[1])
-			script.WriteString("echo\n") // answers end without a newline
-		}
-		cmd := exec.Command("bash", "-c", strings.NewReplacer(
-			"127.0.0.1:3000", apiAddr, ".local/demo-key", filepath.Join(state, "demo-key"),
-			"go run ./cmd/breachctl", bin).Replace(script.String()))
-		cmd.Dir = "../.." // the README's commands run at the repository root
-		cmd.Env = append(withoutEndpoint(os.Environ()), "AWS_ENDPOINT_URL=http://"+motoAddr)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		// A receipt for the report and one for its supplement, the two versions' views, a
-		// regulator's read, an anchor and an intact audit trail.
-		for _, want := range []string{`"version":1,"status":"received"`, `"version":2,"status":"received","received_at"`,
-			`"stage":"supplementary"`, "audit anchor: anchors/", "every chain intact"} {
-			if !strings.Contains(string(out), want) {
-				t.Fatalf("the README's commands printed no %q:\n%s", want, out)
+	// The README's sections of commands for a running stack, each run as pasted at the
+	// repository root, and what their output must show.
+	for _, tc := range []struct {
+		section string
+		want    []string
+	}{
+		// A receipt for the report and one for its supplement, the report's views, a regulator's
+		// read, an anchor and an intact audit trail.
+		{"## Read, supplement, audit", []string{`"version":1,"status":"received"`, `"version":2,"status":"received","received_at"`,
+			`"stage":"supplementary"`, `{"id":"`, "audit anchor: anchors/", "every chain intact"}},
+		{"## Proof of notification: signed receipts", []string{"verified: this content hash"}},
+	} {
+		t.Run("the README's "+tc.section+" commands work when pasted", func(t *testing.T) {
+			readme, err := os.ReadFile("../../README.md")
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if n := strings.Count(string(out), `{"id":"`); n < 4 {
-			t.Fatalf("want the receipts, the report and the regulator's view, got %d objects:\n%s", n, out)
-		}
-	})
+			section := regexp.MustCompile("(?s)" + regexp.QuoteMeta(tc.section) + "\n(.*?)\n## ").FindSubmatch(readme)
+			if section == nil {
+				t.Fatalf("README has no %q section", tc.section)
+			}
+			var script strings.Builder
+			script.WriteString("set -e\n")
+			for _, block := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllSubmatch(section[1], -1) {
+				script.Write(block[1])
+				script.WriteString("echo\n") // answers end without a newline
+			}
+			cmd := exec.Command("bash", "-c", strings.NewReplacer(
+				"127.0.0.1:3000", apiAddr, ".local/", state+"/", "go run ./cmd/breachctl", bin).Replace(script.String()))
+			cmd.Dir = "../.." // the README's commands run at the repository root
+			cmd.Env = append(withoutEndpoint(os.Environ()), "AWS_ENDPOINT_URL=http://"+motoAddr)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(string(out), want) {
+					t.Fatalf("the README's commands printed no %q:\n%s", want, out)
+				}
+			}
+		})
+	}
 
 	ctl := func(t *testing.T, args ...string) string {
 		t.Helper()

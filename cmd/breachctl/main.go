@@ -43,6 +43,14 @@ commands:
                                           check every version received in the window: archived
                                           with its digest and a retention in force, once, and
                                           alerted; print each discrepancy; fails if there is any
+  export --since <2026-11-01|RFC 3339|720h> [--until now|…] --format csv|jsonl [--out file]
+         [--with-contacts]                every report version received in the window (each
+                                          version, not only the latest: report_id and version
+                                          identify it), sorted by received_at, report, version;
+                                          jsonl: the stored documents byte for byte (contact
+                                          details included: needs --with-contacts); csv: fixed
+                                          columns, escaped against formula injection, reporter
+                                          contacts only with --with-contacts. Default stdout
   submit <report.json> [--url http://127.0.0.1:3000] [--key KEY | $BREACH_API_KEY | --key-file .local/demo-key]
          [--out receipt.json] [--idempotency-key KEY]
                                           file a report with the Go client, print its receipt and
@@ -50,6 +58,11 @@ commands:
   audit verify                            check every audit chain and anchor; print each chain's
                                           first broken link; fails if any
   audit anchor                            anchor every chain's head now in the archive (local stack)
+  receipt verify <receipt.json> [--public-key keys.pem | --url http://127.0.0.1:3000]
+                                          check a receipt's signature, offline with --public-key (no
+                                          network, no AWS), else with the keys the API publishes;
+                                          say what it proves. Exit 0 verified, 1 usage or I/O,
+                                          2 not verified
 
 Every command but dev and load takes --stack <name> to work on a deployed stack with the ambient
 AWS credentials; without it, the local stack (endpoint http://127.0.0.1:4566 or AWS_ENDPOINT_URL).
@@ -62,8 +75,17 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "breachctl:", err)
 		}
-		os.Exit(2)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is a failed command's exit status: 2, unless the command chose its own (receipt
+// verify: 1 for usage and I/O, 2 for a receipt that does not verify).
+func exitCode(err error) int {
+	if e, ok := errors.AsType[*exitError](err); ok {
+		return e.code
+	}
+	return 2
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -86,10 +108,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return load(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return reconcileCommand(ctx, rest, stdout, stderr)
+	case "export":
+		return exportCommand(ctx, rest, stdout, stderr)
 	case "submit":
 		return submit(ctx, rest, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, rest, stdout, stderr)
+	case "receipt":
+		return receiptCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -52,7 +52,7 @@ func alertOf(t *testing.T) breach.Alert {
 		t.Fatal(err)
 	}
 	alerts := breachtest.NewAlerts()
-	if err := breach.NewFanout(store, store, breachtest.NewArchive(), alerts, clock).Process(ctx, store.Stored(got.ID)[0]); err != nil {
+	if err := breach.NewFanout(store, store, store, breachtest.NewArchive(), alerts, clock).Process(ctx, store.Stored(got.ID)[0]); err != nil {
 		t.Fatal(err)
 	}
 	return alerts.Published()[0]
@@ -218,4 +218,48 @@ func bodies(ms []sqstypes.Message) []string {
 		b = append(b, aws.ToString(m.Body))
 	}
 	return b
+}
+
+// The attributes of each kind: an overdue alert describes one report as a version's does; a
+// correlated one describes its group, with sectors and countries as String.Arrays and no late.
+func TestAttributesOfEveryKind(t *testing.T) {
+	base := alertOf(t)
+	overdue := base
+	overdue.Kind, overdue.Stage = breach.AlertOverdue, breach.StageNIS2Notification
+	correlated := base
+	correlated.Kind = breach.AlertCorrelated
+	correlated.Processor = &breach.Processor{SIREN: "443061841"}
+	correlated.Regimes = []breach.Regime{breach.GDPR, breach.NIS2, breach.DORA}
+	correlated.Reports = []breach.CorrelatedReport{
+		{ReportID: "A", OrgID: "a", Sector: "insurance", Country: "FR", Regimes: []breach.Regime{breach.GDPR}},
+		{ReportID: "B", OrgID: "b", Sector: "health", Country: "BE", Regimes: []breach.Regime{breach.NIS2, breach.DORA}},
+		{ReportID: "C", OrgID: "c", Sector: "health", Country: "FR", Regimes: []breach.Regime{breach.GDPR}},
+	}
+	for _, tc := range []struct {
+		a    breach.Alert
+		want map[string]string
+	}{
+		{overdue, map[string]string{"kind": "String overdue", "severity": "String critical", "regimes": `String.Array ["gdpr","nis2"]`,
+			"sector": "String health", "late": "String false", "country": "String FR"}},
+		{correlated, map[string]string{"kind": "String correlated", "severity": "String critical", "regimes": `String.Array ["gdpr","nis2","dora"]`,
+			"sector": `String.Array ["insurance","health"]`, "country": `String.Array ["FR","BE"]`}},
+	} {
+		t.Run(string(tc.a.Kind), func(t *testing.T) {
+			var got []*sns.PublishInput
+			if err := alert.New(capturing(&got), "arn:aws:sns:eu-west-3:123456789012:alerts").Publish(context.Background(), tc.a); err != nil {
+				t.Fatal(err)
+			}
+			attrs := map[string]string{}
+			for name, v := range got[0].MessageAttributes {
+				attrs[name] = aws.ToString(v.DataType) + " " + aws.ToString(v.StringValue)
+			}
+			if !maps.Equal(attrs, tc.want) {
+				t.Errorf("attributes = %v\nwant %v", attrs, tc.want)
+			}
+			var back breach.Alert
+			if err := json.Unmarshal([]byte(aws.ToString(got[0].Message)), &back); err != nil || back.Kind != tc.a.Kind || len(back.Reports) != len(tc.a.Reports) {
+				t.Errorf("message decodes to %+v, %v", back, err)
+			}
+		})
+	}
 }

@@ -1,7 +1,8 @@
 // Package app builds each Lambda function's handler from its environment. functions/*/main.go
 // and the local stack both call it, so the code that runs locally is the code that runs in Lambda.
-// The fan-out functions live in app/fanout, the read function in app/reads, so that the intake's
-// functions do not link (and initialise, at every cold start) the S3, SNS and KMS clients.
+// Functions that need more AWS clients live in sub-packages (app/submit and app/reads: KMS;
+// app/fanout, app/anchor and app/watch: S3 and SNS), so that no function links (and initialises,
+// at every cold start) a client it does not use.
 package app
 
 import (
@@ -16,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/rs/zerolog"
 
-	"github.com/breach-intake/intake/internal/apigw"
-	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
@@ -57,18 +56,6 @@ type Runtime struct {
 	Env   Env
 	Log   zerolog.Logger
 	Clock breach.Clock
-}
-
-// SubmitReport is the submit-report function: first reports and supplements, each answer
-// appended to the calling organisation's audit chain.
-func SubmitReport(rt Runtime) (apigw.Handler, error) {
-	table, err := Required(rt.Env, "TABLE_NAME")
-	if err != nil {
-		return nil, err
-	}
-	db := dynamodb.NewFromConfig(rt.AWS)
-	trail := audit.NewTrail(dynamo.NewAuditStore(db, table), rt.Clock)
-	return apigw.SubmitReport(breach.NewIntake(dynamo.New(db, table), rt.Clock, breach.ULIDs()), trail, rt.Log), nil
 }
 
 // AuthorizerHandler is the signature of the HTTP API Lambda authorizer.

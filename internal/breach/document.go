@@ -39,7 +39,9 @@ type document struct {
 	Version       int        `json:"version"`
 }
 
-// Receipt is what a client gets for an accepted version (201, or 200 on a replay).
+// Receipt is what a client gets for an accepted version (201, or 200 on a replay). Its members
+// are in API.md's order; the signature covers their canonical form (SignedContent), whatever the
+// order on the wire.
 type Receipt struct {
 	ID         ReportID   `json:"id"`
 	Version    int        `json:"version"`
@@ -50,6 +52,8 @@ type Receipt struct {
 	Late       bool       `json:"late"`
 	Deadlines  []Deadline `json:"deadlines"`
 	SHA256     string     `json:"sha256"`
+	KeyID      string     `json:"key_id,omitempty"`    // the Signer's: the key that signed it
+	Signature  string     `json:"signature,omitempty"` // base64 of the DER ECDSA signature
 }
 
 // NewVersion assembles a version, its canonical stored document and the receipt for it.

@@ -43,13 +43,17 @@ type VersionRef struct {
 type AlertKind string
 
 const (
-	AlertNew        AlertKind = "new"
-	AlertSupplement AlertKind = "supplement"
+	AlertNew        AlertKind = "new"        // version 1 of a report
+	AlertSupplement AlertKind = "supplement" // a later version
+	AlertOverdue    AlertKind = "overdue"    // a stage past its due time without a covering version (Watch)
+	AlertCorrelated AlertKind = "correlated" // reports of several organisations name one processor (correlate.go)
 )
 
-// Alert is the message regulators receive for an accepted version (API.md, Fan-out). It carries
-// no reporter contact details: only what a regulator needs to triage, and the digest to fetch
-// and verify the full report.
+// Alert is the message regulators receive (API.md, Fan-out): for an accepted version (new,
+// supplement), an overdue stage of a report (overdue: the report's latest version, Stage the
+// overdue stage, Deadlines as seen when it was found overdue), or a processor named by several
+// organisations' reports (correlated: see correlate.go). It carries no reporter contact details:
+// only what a regulator needs to triage, and the digest to fetch and verify the full report.
 type Alert struct {
 	Kind             AlertKind  `json:"kind"`
 	ReportID         ReportID   `json:"report_id"`
@@ -67,6 +71,10 @@ type Alert struct {
 	Deadlines        []Deadline `json:"deadlines"`
 	ReceivedAt       time.Time  `json:"received_at"`
 	SHA256           string     `json:"sha256"`
+	// Correlated alerts only: the processor, as the joining report names it, and every report of
+	// the group when it joined, oldest first, itself included.
+	Processor *Processor         `json:"processor,omitzero"`
+	Reports   []CorrelatedReport `json:"reports,omitzero"`
 }
 
 // ArchiveKey is where a version's document is archived.
@@ -76,24 +84,29 @@ func ArchiveKey(v Version) string {
 
 // Fanout archives and alerts each accepted version, idempotently: process-report runs it for
 // every stream record (Lambda may deliver a record more than once), the sweeper and
-// `breachctl redrive` for versions the stream did not deliver.
+// `breachctl redrive` for versions the stream did not deliver. A version naming a processor also
+// joins that processor's group (correlate.go), which may alert regulators of a correlation.
 type Fanout struct {
 	store   Store
 	ledger  Ledger
+	groups  Correlations
 	archive Archive
 	alerts  Alerts
 	now     Clock
 }
 
 // NewFanout builds a Fanout.
-func NewFanout(store Store, ledger Ledger, archive Archive, alerts Alerts, clock Clock) *Fanout {
-	return &Fanout{store: store, ledger: ledger, archive: archive, alerts: alerts, now: clock}
+func NewFanout(store Store, ledger Ledger, groups Correlations, archive Archive, alerts Alerts, clock Clock) *Fanout {
+	return &Fanout{store: store, ledger: ledger, groups: groups, archive: archive, alerts: alerts, now: clock}
 }
 
-// Process archives v, then publishes its alert and records it in the ledger. Each step is safe
-// to repeat: the archive keeps one object per key, and a version the ledger knows as alerted is
-// not published again. A failure between publishing and recording can repeat an alert, with
-// the same report_id and version, so regulators can tell it is the same.
+// Process archives v, joins its processor's group (publishing a correlated alert when that is an
+// event), then publishes its alert and records it in the ledger. Each step is safe to repeat: the
+// archive keeps one object per key, a report joins a group once, and a version the ledger knows
+// as alerted is not processed again. The ledger records a version only once all of its steps are
+// done, so a failing step is retried (by the stream, the sweep or redrive) with the others. A
+// failure between publishing and recording can repeat an alert, with the same report_id and
+// version, so regulators can tell it is the same.
 func (f *Fanout) Process(ctx context.Context, v Version) error {
 	alerted, err := f.ledger.Alerted(ctx, v.ReportID, v.Number)
 	if err != nil || alerted {
@@ -102,9 +115,12 @@ func (f *Fanout) Process(ctx context.Context, v Version) error {
 	if err := f.archive.Put(ctx, ArchiveKey(v), v.Document, v.SHA256); err != nil {
 		return fmt.Errorf("archive %s v%d: %w", v.ReportID, v.Number, err)
 	}
-	a, err := f.alertOf(ctx, v)
+	a, processor, err := alertOf(ctx, f.store, v)
 	if err != nil {
 		return err
+	}
+	if err := f.correlate(ctx, a, processor); err != nil {
+		return fmt.Errorf("correlate %s v%d: %w", v.ReportID, v.Number, err)
 	}
 	if err := f.alerts.Publish(ctx, a); err != nil {
 		return fmt.Errorf("alert %s v%d: %w", v.ReportID, v.Number, err)
@@ -112,16 +128,19 @@ func (f *Fanout) Process(ctx context.Context, v Version) error {
 	return f.ledger.MarkAlerted(ctx, v.ReportID, v.Number, f.now())
 }
 
-// alertOf reads the alert's fields from the stored document, the organisation's name and country
-// from its provisioning.
-func (f *Fanout) alertOf(ctx context.Context, v Version) (Alert, error) {
+// alertOf reads a version's alert from its stored document, the organisation's name and country
+// from its provisioning; it also returns the processor the version names (nil when none).
+func alertOf(ctx context.Context, store Store, v Version) (Alert, *Processor, error) {
 	var doc document
 	if err := json.Unmarshal(v.Document, &doc); err != nil {
-		return Alert{}, fmt.Errorf("stored document of %s v%d: %w", v.ReportID, v.Number, err)
+		return Alert{}, nil, fmt.Errorf("stored document of %s v%d: %w", v.ReportID, v.Number, err)
 	}
-	org, err := f.store.Organisation(ctx, v.OrgID)
+	if doc.Report == nil {
+		return Alert{}, nil, fmt.Errorf("stored document of %s v%d has no report", v.ReportID, v.Number)
+	}
+	org, err := store.Organisation(ctx, v.OrgID)
 	if err != nil {
-		return Alert{}, fmt.Errorf("organisation %s: %w", v.OrgID, err)
+		return Alert{}, nil, fmt.Errorf("organisation %s: %w", v.OrgID, err)
 	}
 	kind := AlertSupplement
 	if doc.Version == 1 {
@@ -135,7 +154,7 @@ func (f *Fanout) alertOf(ctx context.Context, v Version) (Alert, error) {
 		Sector: r.Organisation.Sector, SubjectsAffected: r.Data.SubjectsAffected.N,
 		DataCategories: r.Data.DataCategories, Deadlines: doc.Deadlines,
 		ReceivedAt: doc.ReceivedAt, SHA256: v.SHA256,
-	}, nil
+	}, r.Processor, nil
 }
 
 // SweepAge is how old a version whose fan-out is still pending must be before the sweeper takes

@@ -21,11 +21,16 @@ type Intake struct {
 	parser *Parser
 	now    Clock
 	newID  IDSource
+	signer Signer // nil: receipts go unsigned (tests only; see SignReceipts)
 }
 
 // NewIntake builds an intake over store with an injected clock and id source.
-func NewIntake(store Store, clock Clock, ids IDSource) *Intake {
-	return &Intake{store: store, parser: NewParser(), now: clock, newID: ids}
+func NewIntake(store Store, clock Clock, ids IDSource, opts ...Option) *Intake {
+	in := &Intake{store: store, parser: NewParser(), now: clock, newID: ids}
+	for _, o := range opts {
+		o(in)
+	}
+	return in
 }
 
 // Submission is one POST /v1/reports request, as the HTTP layer hands it over.
@@ -90,14 +95,18 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 	if err != nil {
 		return Accepted{}, err
 	}
-	receipt, err := json.Marshal(rc)
+	receipt, prior, err := in.signedReceipt(ctx, rc, key, now)
 	if err != nil {
-		return Accepted{}, fmt.Errorf("marshal receipt: %w", err)
+		return Accepted{}, err
 	}
+	if prior != nil {
+		return replay(prior, requestSHA)
+	}
+	// The record keeps the signed receipt: a replay answers it byte for byte, signature included.
 	rec := IdempotencyRecord{Key: key, RequestSHA256: requestSHA, Receipt: receipt, ExpiresAt: now.Add(IdempotencyTTL)}
 	head := ReportHead{Org: s.Org, ID: id, Latest: 1, Regimes: r.Regimes, AwareAt: aware, Covered: covered,
 		ReceivedAt: now, UpdatedAt: now, Stage: StageInitial, Severity: sev, Late: late}
-	prior, err := in.store.SaveVersion(ctx, v, head, rec, now)
+	prior, err = in.store.SaveVersion(ctx, v, head, rec, now)
 	if err != nil {
 		return Accepted{}, err
 	}

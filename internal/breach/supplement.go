@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/go-json-experiment/json"
 )
 
 // RouteSupplement is the route supplements arrive on; with the report id it scopes their
@@ -101,14 +99,17 @@ func (in *Intake) Supplement(ctx context.Context, head ReportHead, req Supplemen
 	if err != nil {
 		return Accepted{}, err
 	}
-	receipt, err := json.Marshal(rc)
+	receipt, prior, err := in.signedReceipt(ctx, rc, key, now)
 	if err != nil {
-		return Accepted{}, fmt.Errorf("marshal receipt: %w", err)
+		return Accepted{}, err
+	}
+	if prior != nil {
+		return replay(prior, requestSHA)
 	}
 	rec := IdempotencyRecord{Key: key, RequestSHA256: requestSHA, Receipt: receipt, ExpiresAt: now.Add(IdempotencyTTL)}
 	next := ReportHead{Org: head.Org, ID: head.ID, Latest: n, Regimes: r.Regimes, AwareAt: head.AwareAt, Covered: covered,
 		ReceivedAt: head.ReceivedAt, UpdatedAt: now, Stage: b.Stage, Severity: sev, Late: late}
-	prior, err := in.store.SaveVersion(ctx, v, next, rec, now)
+	prior, err = in.store.SaveVersion(ctx, v, next, rec, now)
 	if err != nil {
 		return Accepted{}, err // a supplement stored since head was read: VersionConflict
 	}

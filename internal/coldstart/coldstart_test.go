@@ -34,6 +34,7 @@ func lambdaEnv(function string) []string {
 		"_HANDLER=bootstrap",
 		"TABLE_NAME=reports",
 		"LOG_LEVEL=info",
+		"RECEIPT_KEY_ID=1234abcd-12ab-34cd-56ef-1234567890ab",
 	}
 }
 

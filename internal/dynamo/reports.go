@@ -43,6 +43,10 @@ type headItem struct {
 	Stage      string            `dynamodbav:"stage"`
 	Severity   string            `dynamodbav:"severity"`
 	Late       bool              `dynamodbav:"late"`
+	// The deadline watch's index (openIndex), only while the report has an open stage: the
+	// constant partition openPartition and the earliest due time among its open stages.
+	DeadlineWatch string `dynamodbav:"deadline_watch,omitempty"`
+	OpenDue       string `dynamodbav:"open_due,omitempty"`
 }
 
 func headKey(org breach.OrgID, id breach.ReportID) map[string]types.AttributeValue {
@@ -53,7 +57,10 @@ func headKey(org breach.OrgID, id breach.ReportID) map[string]types.AttributeVal
 }
 
 // encodeHead is the item of h. Regimes and covered are written empty rather than left out (or
-// NULL), so every head has the same attributes.
+// NULL), so every head has the same attributes. A head with an open stage is filed in the deadline
+// watch's index under the earliest due time among its uncovered stages, alerted or not: the head
+// does not know which the watch alerted, and the watch moves an alerted one on when it next reads
+// the report (once per version that leaves a stage alerted but uncovered).
 func encodeHead(h breach.ReportHead) (map[string]types.AttributeValue, error) {
 	regimes := make([]string, 0, len(h.Regimes))
 	for _, r := range h.Regimes {
@@ -63,11 +70,13 @@ func encodeHead(h breach.ReportHead) (map[string]types.AttributeValue, error) {
 	for stage, at := range h.Covered {
 		covered[string(stage)] = sortable(at)
 	}
+	due := h.OpenDue(nil)
 	item, err := attributevalue.MarshalMap(headItem{
 		PK: headPKPrefix + string(h.Org), SK: headSKPrefix + string(h.ID), ItemType: itemReportHead,
 		OrgID: string(h.Org), ReportID: string(h.ID), Latest: h.Latest, Regimes: regimes,
 		AwareAt: sortable(h.AwareAt), Covered: covered, ReceivedAt: sortable(h.ReceivedAt),
 		UpdatedAt: sortable(h.UpdatedAt), Stage: string(h.Stage), Severity: string(h.Severity), Late: h.Late,
+		DeadlineWatch: watchPartition(due), OpenDue: openDue(due),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode head of %s: %w", h.ID, err)

@@ -74,6 +74,8 @@ func TestHeadItem(t *testing.T) {
 		}},
 		"received_at": str("2026-11-21T12:00:00.500000000Z"), "updated_at": str("2026-11-21T12:00:00.500000000Z"),
 		"stage": str("initial"), "severity": str("high"), "late": &types.AttributeValueMemberBOOL{Value: true},
+		// nis2.notification is open: the head is in the deadline watch's index until it is due.
+		"deadline_watch": str("open"), "open_due": str("2026-11-24T10:00:00.000000000Z"),
 	}
 	got := raw.item(t, "REPORTS#org-a", "REPORT#"+string(id))
 	if !reflect.DeepEqual(got, want) {

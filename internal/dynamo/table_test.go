@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breach-intake/intake/internal/dynamo"
+	"github.com/breach-intake/intake/internal/local"
 	"github.com/breach-intake/intake/internal/local/localtest"
 )
 
@@ -34,32 +35,14 @@ func newRawTable(t testing.TB) (*dynamo.Store, rawTable) {
 	return dynamo.New(db, name), rawTable{db: db, name: name}
 }
 
-// createTable creates a table with the template's key schema.
+// createTable creates the template's ReportsTable (keys, indexes, stream, TTL) as name.
 func createTable(t testing.TB, db *dynamodb.Client, name string) {
 	t.Helper()
-	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("fanout_pending"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("received_at"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String("pending-fanout"),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String("fanout_pending"), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String("received_at"), KeyType: types.KeyTypeRange},
-			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
-		}},
-	})
+	tpl, err := local.LoadTemplate("../../template.yaml")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.CreateTable(context.Background(), db, tpl, "ReportsTable", name); err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}
 }

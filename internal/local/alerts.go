@@ -119,10 +119,26 @@ func AlertLine(body []byte) string {
 		Severity string   `json:"severity"`
 		Regimes  []string `json:"regimes"`
 		Late     bool     `json:"late"`
+		// A correlated alert's processor and reports.
+		Processor struct {
+			SIREN string `json:"siren"`
+		} `json:"processor"`
+		Reports []struct {
+			ReportID string `json:"report_id"`
+			OrgID    string `json:"org_id"`
+		} `json:"reports"`
 	}
 	if err := json.Unmarshal(body, &a); err != nil || a.ReportID == "" {
 		return fmt.Sprintf("alert (not an alert: %d bytes)", len(body))
 	}
-	return fmt.Sprintf("alert kind=%s severity=%s report=%s v%d stage=%s org=%s country=%s regimes=%s late=%t",
+	line := fmt.Sprintf("alert kind=%s severity=%s report=%s v%d stage=%s org=%s country=%s regimes=%s late=%t",
 		a.Kind, a.Severity, a.ReportID, a.Version, a.Stage, a.OrgID, a.Country, strings.Join(a.Regimes, ","), a.Late)
+	if a.Processor.SIREN != "" {
+		reports := make([]string, 0, len(a.Reports))
+		for _, r := range a.Reports {
+			reports = append(reports, r.ReportID+"@"+r.OrgID)
+		}
+		line += fmt.Sprintf(" processor=%s reports=%s", a.Processor.SIREN, strings.Join(reports, ","))
+	}
+	return line
 }

@@ -116,4 +116,13 @@ func TestAlertLine(t *testing.T) {
 	if got := local.AlertLine([]byte(`{"reporter":{"email":"dpo@example.fr"}}`)); got != "alert (not an alert: 39 bytes)" {
 		t.Errorf("AlertLine = %q", got)
 	}
+	overdue := `{"kind":"overdue","report_id":"R1","version":2,"org_id":"o","country":"FR","regimes":["gdpr"],"stage":"gdpr.notification","severity":"high","late":false}`
+	if got, want := local.AlertLine([]byte(overdue)), "alert kind=overdue severity=high report=R1 v2 stage=gdpr.notification org=o country=FR regimes=gdpr late=false"; got != want {
+		t.Errorf("AlertLine = %q, want %q", got, want)
+	}
+	correlated := `{"kind":"correlated","report_id":"R2","version":1,"org_id":"b","country":"FR","regimes":["gdpr","nis2"],"stage":"initial","severity":"critical",` +
+		`"processor":{"siren":"443061841"},"reports":[{"report_id":"R1","org_id":"a"},{"report_id":"R2","org_id":"b"}]}`
+	if got, want := local.AlertLine([]byte(correlated)), "alert kind=correlated severity=critical report=R2 v1 stage=initial org=b country=FR regimes=gdpr,nis2 late=false processor=443061841 reports=R1@a,R2@b"; got != want {
+		t.Errorf("AlertLine = %q, want %q", got, want)
+	}
 }

@@ -671,14 +671,15 @@ func TestNewAPI(t *testing.T) {
 
 func TestFunctionEnv(t *testing.T) {
 	tpl := loadReal(t)
-	env, err := local.FunctionEnv(tpl, "SubmitReportFunction", map[string]string{"ReportsTable": "s-ReportsTable"})
+	env, err := local.FunctionEnv(tpl, "SubmitReportFunction", map[string]string{"ReportsTable": "s-ReportsTable", "ReceiptKey": "alias/s/receipts"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]string{"LOG_LEVEL": "info", "TABLE_NAME": "s-ReportsTable"}; !reflect.DeepEqual(env, want) {
+	want := map[string]string{"LOG_LEVEL": "info", "TABLE_NAME": "s-ReportsTable", "RECEIPT_KEY_ID": "alias/s/receipts", "RECEIPT_PREVIOUS_KEY_IDS": ""}
+	if !reflect.DeepEqual(env, want) {
 		t.Errorf("env %v, want %v", env, want)
 	}
-	if _, err := local.FunctionEnv(tpl, "SubmitReportFunction", nil); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
+	if _, err := local.FunctionEnv(tpl, "SubmitReportFunction", map[string]string{"ReceiptKey": "k"}); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
 		t.Errorf("unresolvable variable: error %v", err)
 	}
 	if _, err := local.FunctionEnv(tpl, "ReportsTable", nil); err == nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/breach-intake/intake/internal/app/anchor"
 	"github.com/breach-intake/intake/internal/app/fanout"
 	"github.com/breach-intake/intake/internal/app/reads"
+	"github.com/breach-intake/intake/internal/app/submit"
+	"github.com/breach-intake/intake/internal/app/watch"
 	"github.com/breach-intake/intake/internal/breach"
 )
 
@@ -69,7 +71,7 @@ func TemplateFunctions(t *Template, names map[string]string, cfg aws.Config, clo
 func handler(logicalID string, rt app.Runtime) (lambda.Handler, error) {
 	switch logicalID {
 	case "SubmitReportFunction":
-		return app.SubmitReport(rt)
+		return submit.SubmitReport(rt)
 	case "ReadReportsFunction":
 		return reads.ReadReports(rt)
 	case "AuthorizeFunction":
@@ -80,6 +82,8 @@ func handler(logicalID string, rt app.Runtime) (lambda.Handler, error) {
 		return reflected(fanout.Sweep(rt))
 	case "AuditAnchorFunction":
 		return reflected(anchor.AuditAnchor(rt))
+	case "DeadlineWatchFunction":
+		return reflected(watch.DeadlineWatch(rt))
 	}
 	return nil, fmt.Errorf("no function %q in this build (internal/local/env.go)", logicalID)
 }

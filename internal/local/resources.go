@@ -347,6 +347,27 @@ func createTable(ctx context.Context, db *dynamodb.Client, name string, p *table
 	return nil
 }
 
+// CreateTable creates the template's DynamoDB table logicalID, named name, from its own
+// properties (keys, indexes, stream, TTL) but for server-side encryption, whose key only a whole
+// stack has: the table of an adapter's tests, which cannot drift from the template's.
+func CreateTable(ctx context.Context, db *dynamodb.Client, t *Template, logicalID, name string) error {
+	r, ok := t.Resources[logicalID]
+	if !ok || r.Type != "AWS::DynamoDB::Table" {
+		return fmt.Errorf("%s is not an AWS::DynamoDB::Table of the template", logicalID)
+	}
+	props := maps.Clone(r.Properties)
+	delete(props, "SSESpecification")
+	resolved, err := t.resolveTree(props, nil, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", logicalID, err)
+	}
+	var p tableProperties
+	if err := decodeStrict(mapping(resolved), &p); err != nil {
+		return fmt.Errorf("%s: %w", logicalID, err)
+	}
+	return createTable(ctx, db, name, &p)
+}
+
 // addMissingIndexes adds to a reused table the global secondary indexes the template gained since
 // the table was created.
 func addMissingIndexes(ctx context.Context, db *dynamodb.Client, name string, want *dynamodb.CreateTableInput) error {

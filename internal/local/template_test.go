@@ -118,6 +118,7 @@ func TestRoutesOfTheTemplate(t *testing.T) {
 	}
 	want := []local.Route{
 		{Method: "GET", Path: "/v1/health", Function: "SubmitReportFunction", Auth: local.AuthNone},
+		{Method: "GET", Path: "/v1/receipts/public-key", Function: "SubmitReportFunction", Auth: local.AuthNone},
 		{Method: "GET", Path: "/v1/regulator/reports/{id}", Function: "ReadReportsFunction", Auth: local.AuthIAM},
 		{Method: "GET", Path: "/v1/reports", Function: "ReadReportsFunction", Auth: local.AuthDefault},
 		{Method: "POST", Path: "/v1/reports", Function: "SubmitReportFunction", Auth: local.AuthDefault},
@@ -429,7 +430,19 @@ var starOnly = map[string]string{
 
 // KMS actions a function calls itself, not through a service: no kms:ViaService possible.
 var directKMS = map[string]string{
-	"kms:GenerateMac": "read-reports asks KMS for the MACs of its cursors",
+	"kms:GenerateMac":  "read-reports asks KMS for the MACs of its cursors",
+	"kms:Sign":         "submit-report signs its receipts",
+	"kms:GetPublicKey": "submit-report publishes the receipts' public keys",
+}
+
+// directKMSKey is the one key each direct KMS action may use, and the condition it must carry.
+var directKMSKey = map[string]struct {
+	key       string
+	condition map[string]any
+}{
+	"kms:GenerateMac":  {"CursorKey", map[string]any{"kms:MacAlgorithm": "HMAC_SHA_256"}},
+	"kms:Sign":         {"ReceiptKey", map[string]any{"kms:SigningAlgorithm": "ECDSA_SHA_256", "kms:MessageType": "RAW"}},
+	"kms:GetPublicKey": {"ReceiptKey", nil},
 }
 
 // Every statement granting a function its permissions (its inline Policies, or those of the
@@ -464,11 +477,13 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 				if directKMS[a] == "" {
 					continue
 				}
-				if len(actions) != 1 || !reflect.DeepEqual(s["Resource"], map[string]any{"Fn::GetAtt": []any{"CursorKey", "Arn"}}) {
-					t.Errorf("%s: %s with %v on %v, want alone on the cursor key", id, a, actions, s["Resource"])
+				want := directKMSKey[a]
+				onKey := map[string]any{"Fn::GetAtt": []any{want.key, "Arn"}}
+				if len(actions) != 1 || !(reflect.DeepEqual(s["Resource"], onKey) || reflect.DeepEqual(s["Resource"], []any{onKey})) {
+					t.Errorf("%s: %s with %v on %v, want alone on %s", id, a, actions, s["Resource"], want.key)
 				}
-				if alg := mapping(mapping(s["Condition"])["StringEquals"])["kms:MacAlgorithm"]; alg != "HMAC_SHA_256" {
-					t.Errorf("%s: %s without kms:MacAlgorithm HMAC_SHA_256", id, a)
+				if got := mapping(mapping(s["Condition"])["StringEquals"]); want.condition != nil && !reflect.DeepEqual(got, want.condition) {
+					t.Errorf("%s: %s with condition %v, want %v", id, a, got, want.condition)
 				}
 			}
 			resources, ok := s["Resource"].([]any)
@@ -496,7 +511,7 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 	}
 	fanOut := []string{
 		"dynamodb:DescribeStream", "dynamodb:GetItem", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-		"dynamodb:ListStreams", "dynamodb:Query", "dynamodb:UpdateItem",
+		"dynamodb:ListStreams", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
 	}
 	want := map[string][]string{
 		"AuthorizeFunction":     {"dynamodb:GetItem"},
@@ -505,6 +520,7 @@ func TestFunctionPoliciesAreLeastPrivilege(t *testing.T) {
 		"AuditAnchorFunction":   {"dynamodb:Query"},
 		"ProcessReportFunction": fanOut,
 		"SweepFunction":         fanOut,
+		"DeadlineWatchFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	}
 	if !reflect.DeepEqual(granted, want) {
 		t.Errorf("dynamodb actions = %v, want %v", granted, want)
@@ -553,6 +569,22 @@ func TestTableGrantsByLeadingKey(t *testing.T) {
 			"dynamodb:PutItem": {"AUDIT#*", "AUDITCHAINS"},
 		},
 		"AuditAnchorFunction": {"dynamodb:Query": {"AUDIT#*", "AUDITCHAINS"}},
+		// The fan-out reads organisations and reports, updates fan-out markers, and keeps the
+		// processors' groups (correlation), which no organisation's function may read.
+		"ProcessReportFunction": {
+			"dynamodb:GetItem":    {"ORG#*", "PROCESSOR#*", "REPORT#*"},
+			"dynamodb:Query":      {"PROCESSOR#*"},
+			"dynamodb:PutItem":    {"PROCESSOR#*"},
+			"dynamodb:UpdateItem": {"PROCESSOR#*", "REPORT#*"},
+		},
+		// The deadline watch reads heads, versions, markers and organisations, writes markers,
+		// and moves heads in its index (those attributes only: TestDeadlineWatchUpdatesOnlyTheIndex).
+		"DeadlineWatchFunction": {
+			"dynamodb:GetItem":    {"ORG#*", "REPORT#*", "REPORTS#*"},
+			"dynamodb:Query":      {"REPORT#*"},
+			"dynamodb:PutItem":    {"REPORT#*"},
+			"dynamodb:UpdateItem": {"REPORT#*", "REPORTS#*"},
+		},
 	} {
 		if got := grants(id); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s grants %v\nwant %v", id, got, want)
@@ -689,7 +721,7 @@ func TestStreamSourcesOfTheTemplate(t *testing.T) {
 	}
 }
 
-// Reads are throttled lower than submissions, the unauthenticated health check lowest; every
+// Reads are throttled lower than submissions, the unauthenticated routes lowest; every
 // route of the template has a throttle.
 func TestThrottlesOfTheTemplate(t *testing.T) {
 	got, err := loadReal(t).Throttles()
@@ -705,6 +737,7 @@ func TestThrottlesOfTheTemplate(t *testing.T) {
 		"GET /v1/reports/{id}/versions/{n}": read,
 		"GET /v1/regulator/reports/{id}":    read,
 		"GET /v1/health":                    health,
+		"GET /v1/receipts/public-key":       health,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("throttles = %v\nwant %v", got, want)
@@ -834,6 +867,7 @@ func TestSchedulesOfTheTemplate(t *testing.T) {
 	}
 	want := []local.Schedule{
 		{Function: "AuditAnchorFunction", Expression: "rate(1 hour)"},
+		{Function: "DeadlineWatchFunction", Expression: "rate(15 minutes)"},
 		{Function: "SweepFunction", Expression: "rate(5 minutes)"},
 	}
 	if !reflect.DeepEqual(schedules, want) {
@@ -929,6 +963,8 @@ func TestPhysicalNamesOfTheTemplate(t *testing.T) {
 		"AlertKey":        "alias/breach-intake-local/alerts",
 		"CursorKeyAlias":  "alias/breach-intake-local/cursors",
 		"CursorKey":       "alias/breach-intake-local/cursors",
+		"ReceiptKeyAlias": "alias/breach-intake-local/receipts",
+		"ReceiptKey":      "alias/breach-intake-local/receipts",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("names = %v\nwant    %v", got, want)

@@ -52,7 +52,7 @@ func newFixture(t *testing.T, n int) *fixture {
 		}
 		f.versions = append(f.versions, f.store.Stored(got.ID)[0])
 	}
-	fanout := breach.NewFanout(f.store, f.store, f.archive, f.alerts, func() time.Time { return now })
+	fanout := breach.NewFanout(f.store, f.store, f.store, f.archive, f.alerts, func() time.Time { return now })
 	f.handler = stream.ProcessReport(fanout, dynamo.VersionFromItem, zerolog.New(zerolog.SyncWriter(f.logs)))
 	return f
 }
@@ -212,7 +212,7 @@ func TestAPoisonRecordIsNamedEveryTime(t *testing.T) {
 func TestSweepTakesWhatTheStreamMissed(t *testing.T) {
 	f := newFixture(t, 3)
 	later := now.Add(breach.SweepAge + time.Minute)
-	fanout := breach.NewFanout(f.store, f.store, f.archive, f.alerts, func() time.Time { return later })
+	fanout := breach.NewFanout(f.store, f.store, f.store, f.archive, f.alerts, func() time.Time { return later })
 	// The stream delivered only the first version.
 	if _, err := f.handler(context.Background(), batch(f.versions[:1])); err != nil {
 		t.Fatal(err)

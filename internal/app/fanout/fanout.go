@@ -1,5 +1,5 @@
 // Package fanout builds the fan-out functions, process-report and sweep: the table's stream (or
-// the pending index) to the S3 archive and the SNS alert topic.
+// the pending index) to the S3 archive, the processors' groups and the SNS alert topic.
 package fanout
 
 import (
@@ -42,7 +42,7 @@ func fanout(rt app.Runtime) (*breach.Fanout, error) {
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(rt.AWS), table)
 	arch := archive.New(s3.NewFromConfig(rt.AWS), bucket, key, lockMode, time.Duration(retentionDays)*24*time.Hour, rt.Clock)
-	return breach.NewFanout(store, store, arch, alert.New(sns.NewFromConfig(rt.AWS), topic), rt.Clock), nil
+	return breach.NewFanout(store, store, store, arch, alert.New(sns.NewFromConfig(rt.AWS), topic), rt.Clock), nil
 }
 
 // ProcessReport is the process-report function: the table's stream to the archive and alerts.

@@ -40,6 +40,11 @@ func (p *Alerts) Publish(_ context.Context, a breach.Alert) error {
 	a.Regimes = slices.Clone(a.Regimes)
 	a.DataCategories = slices.Clone(a.DataCategories)
 	a.Deadlines = slices.Clone(a.Deadlines)
+	a.Reports = slices.Clone(a.Reports)
+	if a.Processor != nil {
+		p := *a.Processor
+		a.Processor = &p
+	}
 	p.published = append(p.published, a)
 	return nil
 }

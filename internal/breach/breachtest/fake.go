@@ -14,7 +14,7 @@ import (
 	"github.com/breach-intake/intake/internal/breach"
 )
 
-// Store is an in-memory breach.Store and breach.Ledger.
+// Store is an in-memory breach.Store, breach.Ledger, breach.Watchlist and breach.Correlations.
 type Store struct {
 	mu       sync.Mutex
 	orgs     map[breach.OrgID]breach.Organisation
@@ -22,6 +22,9 @@ type Store struct {
 	heads    map[headKey]breach.ReportHead
 	idem     map[breach.IdempotencyKey]breach.IdempotencyRecord
 	alerted  map[breach.VersionRef]time.Time
+	openDue  map[headKey]time.Time // the watch's index: heads with an open stage (watch.go)
+	overdue  map[overdueKey]breach.OverdueMark
+	groups   map[string]*group // processors' groups by SIREN (correlate.go)
 }
 
 // NewStore is an empty store with the given organisations provisioned.
@@ -32,6 +35,9 @@ func NewStore(orgs ...breach.Organisation) *Store {
 		heads:    map[headKey]breach.ReportHead{},
 		idem:     map[breach.IdempotencyKey]breach.IdempotencyRecord{},
 		alerted:  map[breach.VersionRef]time.Time{},
+		openDue:  map[headKey]time.Time{},
+		overdue:  map[overdueKey]breach.OverdueMark{},
+		groups:   map[string]*group{},
 	}
 	for _, o := range orgs {
 		s.orgs[o.ID] = o
@@ -89,6 +95,7 @@ func (s *Store) SaveVersion(_ context.Context, v breach.Version, head breach.Rep
 	v.Document = slices.Clone(v.Document)
 	s.versions[v.ReportID] = append(s.versions[v.ReportID], v)
 	s.heads[k] = cloneHead(head)
+	s.placeInIndex(k, head.OpenDue(nil))
 	s.idem[rec.Key] = rec
 	return nil, nil
 }
