@@ -125,7 +125,7 @@ func TestDevAsANewUser(t *testing.T) {
 		// read, an anchor and an intact audit trail.
 		{"## Read, supplement, audit", []string{`"version":1,"status":"received"`, `"version":2,"status":"received","received_at"`,
 			`"stage":"supplementary"`, `{"id":"`, "audit anchor: anchors/", "every chain intact"}},
-		{"## Proof of notification: signed receipts", []string{"verified: this content hash"}},
+		{"## Proof of notification: signed receipts", []string{"verified: this content hash", "Verified OK"}},
 	} {
 		t.Run("the README's "+tc.section+" commands work when pasted", func(t *testing.T) {
 			readme, err := os.ReadFile("../../README.md")
