@@ -52,7 +52,7 @@ func alertOf(t *testing.T) breach.Alert {
 		t.Fatal(err)
 	}
 	alerts := breachtest.NewAlerts()
-	if err := breach.NewFanout(store, store, store, breachtest.NewArchive(), alerts, clock).Process(ctx, store.Stored(got.ID)[0]); err != nil {
+	if _, err := breach.NewFanout(store, store, store, breachtest.NewArchive(), alerts, clock).Process(ctx, store.Stored(got.ID)[0]); err != nil {
 		t.Fatal(err)
 	}
 	return alerts.Published()[0]

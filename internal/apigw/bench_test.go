@@ -14,6 +14,7 @@ import (
 	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/audit/audittest"
 	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // discardStore accepts every write, so the benchmark measures the handler, not a map. The
@@ -34,7 +35,8 @@ func (discardStore) SaveVersion(context.Context, breach.Version, breach.ReportHe
 
 // BenchmarkSubmitInvocation is one whole invocation as Lambda runs it: the raw API Gateway event
 // bytes of a 6.7 KB report through lambda.NewHandler(...).Invoke to the response bytes, its
-// audit entry appended (digest and all) to the in-memory audit store.
+// audit entry appended (digest and all) to the in-memory audit store, its metrics recorded and
+// flushed (two EMF lines, into io.Discard) as internal/app/submit wraps the handler.
 func BenchmarkSubmitInvocation(b *testing.B) {
 	req := sampleEvent(b)
 	req.Body = string(readFile(b, "../breach/testdata/report-6k7.json"))
@@ -45,7 +47,11 @@ func BenchmarkSubmitInvocation(b *testing.B) {
 	in := breach.NewIntake(discardStore{}, func() time.Time { return now }, breach.ULIDs())
 	entries := &freshAudit{Store: audittest.NewStore()}
 	trail := audit.NewTrail(entries, func() time.Time { return now })
-	h := lambda.NewHandler(apigw.SubmitReport(in, trail, zerolog.New(io.Discard)))
+	m, err := metrics.New(io.Discard, "SubmitReportFunction", func() time.Time { return now })
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := lambda.NewHandler(apigw.Handler(metrics.Wrap(m, apigw.SubmitReport(in, trail, zerolog.New(io.Discard)))))
 	ctx := context.Background()
 	out, err := h.Invoke(ctx, raw)
 	if err != nil || !stdjson.Valid(out) || !containsStatus(out, 201) {

@@ -3,6 +3,7 @@
 package apigw
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // status is the one table from error code to HTTP status.
@@ -39,15 +41,18 @@ type errorDetail struct {
 }
 
 // errorResponse answers err. A *breach.Error is answered as it is; anything else is a 500 whose
-// cause is logged and never sent.
-func errorResponse(err error, requestID string, log zerolog.Logger) events.APIGatewayV2HTTPResponse {
+// cause is logged and never sent. It is where every error answer is counted (Rejections, by the
+// code of its body, in ctx's metrics.Record): call it once per request.
+func errorResponse(ctx context.Context, err error, requestID string, log zerolog.Logger) events.APIGatewayV2HTTPResponse {
 	var e *breach.Error
 	if errors.As(err, &e) {
 		if code, ok := status[e.Code]; ok {
+			metrics.FromContext(ctx).Rejection(e.Code)
 			log.Info().Str("code", string(e.Code)).Int("status", code).Int("fields", len(e.Fields)).Msg("request refused")
 			return jsonResponse(code, errorBody{errorDetail{Code: string(e.Code), Message: e.Msg, RequestID: requestID, Fields: e.Fields}})
 		}
 	}
+	metrics.FromContext(ctx).Rejection(internalCode)
 	log.Error().Err(err).Msg("internal error")
 	return jsonResponse(http.StatusInternalServerError, errorBody{errorDetail{
 		Code: internalCode, Message: "internal error; quote the request_id when reporting it", RequestID: requestID}})

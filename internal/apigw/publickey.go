@@ -35,11 +35,11 @@ func ReceiptKeys(keys PublicKeys, next Handler, log zerolog.Logger) Handler {
 		l := log.With().Str("request_id", req.RequestContext.RequestID).Str("route", req.RouteKey).Logger()
 		ks, err := keys(ctx)
 		if err != nil {
-			return errorResponse(err, req.RequestContext.RequestID, l), nil
+			return errorResponse(ctx, err, req.RequestContext.RequestID, l), nil
 		}
 		body, err := receipt.EncodePEM(ks)
 		if err != nil {
-			return errorResponse(err, req.RequestContext.RequestID, l), nil
+			return errorResponse(ctx, err, req.RequestContext.RequestID, l), nil
 		}
 		return events.APIGatewayV2HTTPResponse{
 			StatusCode: http.StatusOK,

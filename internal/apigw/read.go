@@ -11,6 +11,7 @@ import (
 
 	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // The read routes, as the gateway names them in the event's routeKey.
@@ -53,7 +54,7 @@ func ReadReports(readers Readers, trail *audit.Trail, log zerolog.Logger) Handle
 		case routeRegulator:
 			c, ok = regulator(req)
 		default:
-			return errorResponse(breach.Errorf(breach.NotFound, "no route %s", req.RouteKey), requestID, log), nil
+			return errorResponse(ctx, breach.Errorf(breach.NotFound, "no route %s", req.RouteKey), requestID, log), nil
 		}
 		l := log.With().Str("request_id", requestID).Str("route", req.RouteKey).Logger()
 		if !ok {
@@ -62,7 +63,7 @@ func ReadReports(readers Readers, trail *audit.Trail, log zerolog.Logger) Handle
 			if req.RouteKey == routeRegulator {
 				err = errNoRegulator
 			}
-			return errorResponse(err, requestID, l), nil
+			return errorResponse(ctx, err, requestID, l), nil
 		}
 		if c.org != "" {
 			l = l.With().Str("org_id", string(c.org)).Logger()
@@ -74,10 +75,15 @@ func ReadReports(readers Readers, trail *audit.Trail, log zerolog.Logger) Handle
 		} else {
 			r = serveRead(ctx, rd, req, c)
 		}
-		resp := r.answer(requestID, l)
 		if err := record(ctx, trail, r.chain, c, req, r.outcome); err != nil {
-			l.Error().Err(err).Str("report_id", r.reportID).Int("status", r.status).Msg("audit entry of a read not appended")
-			return errorResponse(errUnaudited, requestID, zerolog.Nop()), nil
+			// The 500 replaces r's answer: r.err, if any, is logged here, and only the 500 counted.
+			l.Error().Err(err).AnErr("answer_error", r.err).Str("report_id", r.reportID).Int("status", r.status).
+				Msg("audit entry of a read not appended")
+			return errorResponse(ctx, errUnaudited, requestID, zerolog.Nop()), nil
+		}
+		resp := r.answer(ctx, requestID, l)
+		if r.err == nil {
+			metrics.FromContext(ctx).Read(req.RouteKey)
 		}
 		if r.status == http.StatusOK && r.reportID != "" {
 			ev := l.Info().Str("key_id", c.keyID)
@@ -103,9 +109,9 @@ type read struct {
 }
 
 // answer is the HTTP response of r.
-func (r read) answer(requestID string, log zerolog.Logger) events.APIGatewayV2HTTPResponse {
+func (r read) answer(ctx context.Context, requestID string, log zerolog.Logger) events.APIGatewayV2HTTPResponse {
 	if r.err != nil {
-		return errorResponse(r.err, requestID, log)
+		return errorResponse(ctx, r.err, requestID, log)
 	}
 	resp := rawResponse(r.status, r.body)
 	// Reports hold personal data: no cache anywhere keeps a copy.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // Handler is what a Lambda function behind the HTTP API runs.
@@ -23,8 +24,9 @@ const routeHealth = "GET /v1/health"
 
 // SubmitReport serves the submit-report function's routes: POST /v1/reports, POST
 // /v1/reports/{id}/supplements and GET /v1/health. Every answer of a report route is appended to
-// the calling organisation's audit chain. It never returns an error to the runtime: every failure
-// is an HTTP answer.
+// the calling organisation's audit chain, and counted in the invocation's metrics.Record (its
+// context's: see metrics.Wrap). It never returns an error to the runtime: every failure is an
+// HTTP answer.
 func SubmitReport(in *breach.Intake, trail *audit.Trail, log zerolog.Logger) Handler {
 	mustTrail(trail)
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -38,12 +40,12 @@ func SubmitReport(in *breach.Intake, trail *audit.Trail, log zerolog.Logger) Han
 		case breach.RouteSupplement:
 			write = supplement
 		default:
-			return errorResponse(breach.Errorf(breach.NotFound, "no route %s", req.RouteKey), requestID, log), nil
+			return errorResponse(ctx, breach.Errorf(breach.NotFound, "no route %s", req.RouteKey), requestID, log), nil
 		}
 		c, ok := organisation(req)
 		l := log.With().Str("request_id", requestID).Str("org_id", string(c.org)).Str("route", req.RouteKey).Logger()
 		if !ok {
-			return errorResponse(errNoOrganisation, requestID, l), nil
+			return errorResponse(ctx, errNoOrganisation, requestID, l), nil
 		}
 		resp, o := write(ctx, in, req, c, l)
 		// The answer stands whatever the trail says: a write that was committed cannot be taken
@@ -61,11 +63,16 @@ func submit(ctx context.Context, in *breach.Intake, req events.APIGatewayV2HTTPR
 	requestID := req.RequestContext.RequestID
 	body, err := requestBody(req)
 	if err != nil {
-		return errorResponse(err, requestID, log), refused(err, "")
+		return errorResponse(ctx, err, requestID, log), refused(err, "")
 	}
 	got, err := in.Submit(ctx, breach.Submission{Org: c.org, IdempotencyKey: header(req, "idempotency-key"), Body: body})
 	if err != nil {
-		return errorResponse(err, requestID, log), refused(err, "")
+		return errorResponse(ctx, err, requestID, log), refused(err, "")
+	}
+	if got.Replay {
+		metrics.FromContext(ctx).Replay()
+	} else {
+		metrics.FromContext(ctx).ReportAccepted(got.Severity, got.Regimes, got.Late)
 	}
 	return accepted(got, "/v1/reports/"+string(got.ID), log)
 }
@@ -78,16 +85,21 @@ func supplement(ctx context.Context, in *breach.Intake, req events.APIGatewayV2H
 	id := req.PathParameters["id"]
 	head, err := in.Head(ctx, c.org, id)
 	if err != nil {
-		return errorResponse(err, requestID, log), refused(err, id)
+		return errorResponse(ctx, err, requestID, log), refused(err, id)
 	}
 	body, err := requestBody(req)
 	if err != nil {
-		return errorResponse(err, requestID, log), refused(err, id)
+		return errorResponse(ctx, err, requestID, log), refused(err, id)
 	}
 	got, err := in.Supplement(ctx, head, breach.SupplementRequest{
 		IdempotencyKey: header(req, "idempotency-key"), IfMatch: header(req, "if-match"), Body: body})
 	if err != nil {
-		return errorResponse(err, requestID, log), refused(err, id)
+		return errorResponse(ctx, err, requestID, log), refused(err, id)
+	}
+	if got.Replay {
+		metrics.FromContext(ctx).Replay()
+	} else {
+		metrics.FromContext(ctx).SupplementAccepted(got.Late)
 	}
 	return accepted(got, "/v1/reports/"+string(got.ID)+"/versions/"+strconv.Itoa(got.Version), log)
 }

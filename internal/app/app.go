@@ -20,6 +20,7 @@ import (
 	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // Env reads a function's environment variable ("" when unset): os.Getenv in Lambda, the
@@ -49,13 +50,14 @@ func Required(env Env, name string) (string, error) {
 	return v, nil
 }
 
-// Runtime is what a function is built from: the AWS config, its environment, its logger and
-// the clock (breach.SystemClock() but in tests).
+// Runtime is what a function is built from: the AWS config, its environment, its logger, the
+// clock (breach.SystemClock() but in tests) and its metrics (EMF lines beside its logs; nil: none).
 type Runtime struct {
-	AWS   aws.Config
-	Env   Env
-	Log   zerolog.Logger
-	Clock breach.Clock
+	AWS     aws.Config
+	Env     Env
+	Log     zerolog.Logger
+	Clock   breach.Clock
+	Metrics *metrics.Metrics
 }
 
 // AuthorizerHandler is the signature of the HTTP API Lambda authorizer.
@@ -82,7 +84,12 @@ func Main[H any](build func(Runtime) (H, error)) {
 	if err != nil {
 		log.Fatal().Err(err).Msg("AWS config")
 	}
-	h, err := build(Runtime{AWS: cfg, Env: os.Getenv, Log: log, Clock: breach.SystemClock()})
+	// The function's name is what the template's !Ref gives the dashboard as Service.
+	m, err := metrics.New(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), breach.SystemClock())
+	if err != nil {
+		log.Fatal().Err(err).Msg("metrics")
+	}
+	h, err := build(Runtime{AWS: cfg, Env: os.Getenv, Log: log, Clock: breach.SystemClock(), Metrics: m})
 	if err != nil {
 		log.Fatal().Err(err).Msg("start")
 	}

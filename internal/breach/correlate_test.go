@@ -66,7 +66,7 @@ func (f *floor) file(t *testing.T, org breach.Organisation, at time.Time, edits 
 func (f *floor) process(t *testing.T, vs ...breach.Version) {
 	t.Helper()
 	for _, v := range vs {
-		if err := f.fanout.Process(context.Background(), v); err != nil {
+		if _, err := f.fanout.Process(context.Background(), v); err != nil {
 			t.Fatalf("Process %s v%d: %v", v.ReportID, v.Number, err)
 		}
 	}
@@ -225,7 +225,7 @@ func TestConcurrentReportsMakeOneCorrelatedAlert(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, v := range []breach.Version{a, b, c} {
 			wg.Go(func() {
-				if err := f.fanout.Process(context.Background(), v); err != nil {
+				if _, err := f.fanout.Process(context.Background(), v); err != nil {
 					t.Error(err)
 				}
 			})
@@ -250,7 +250,7 @@ func TestCorrelatedAlertIsRetried(t *testing.T) {
 		}
 		return nil
 	})
-	if err := f.fanout.Process(context.Background(), b); err == nil {
+	if _, err := f.fanout.Process(context.Background(), b); err == nil {
 		t.Fatal("Process succeeded with its correlated alert unpublished")
 	}
 	f.alerts.FailOn(nil)

@@ -100,32 +100,46 @@ func NewFanout(store Store, ledger Ledger, groups Correlations, archive Archive,
 	return &Fanout{store: store, ledger: ledger, groups: groups, archive: archive, alerts: alerts, now: clock}
 }
 
+// Done is what one Process call did itself, for the fan-out's metrics: when it stored the
+// version's document in the archive and when it published the version's alert, zero for a step
+// it did not do. For a version the ledger already knows as alerted (a redelivered record) both
+// are zero. A retry after a later step failed puts the document again, which the archive answers
+// as success: Archived is then set again.
+type Done struct {
+	ReceivedAt time.Time // the version's
+	Archived   time.Time
+	Alerted    time.Time
+}
+
 // Process archives v, joins its processor's group (publishing a correlated alert when that is an
 // event), then publishes its alert and records it in the ledger. Each step is safe to repeat: the
 // archive keeps one object per key, a report joins a group once, and a version the ledger knows
 // as alerted is not processed again. The ledger records a version only once all of its steps are
 // done, so a failing step is retried (by the stream, the sweep or redrive) with the others. A
 // failure between publishing and recording can repeat an alert, with the same report_id and
-// version, so regulators can tell it is the same.
-func (f *Fanout) Process(ctx context.Context, v Version) error {
+// version, so regulators can tell it is the same. It returns what it did, even on failure.
+func (f *Fanout) Process(ctx context.Context, v Version) (Done, error) {
+	done := Done{ReceivedAt: v.ReceivedAt}
 	alerted, err := f.ledger.Alerted(ctx, v.ReportID, v.Number)
 	if err != nil || alerted {
-		return err
+		return done, err
 	}
 	if err := f.archive.Put(ctx, ArchiveKey(v), v.Document, v.SHA256); err != nil {
-		return fmt.Errorf("archive %s v%d: %w", v.ReportID, v.Number, err)
+		return done, fmt.Errorf("archive %s v%d: %w", v.ReportID, v.Number, err)
 	}
+	done.Archived = f.now()
 	a, processor, err := alertOf(ctx, f.store, v)
 	if err != nil {
-		return err
+		return done, err
 	}
 	if err := f.correlate(ctx, a, processor); err != nil {
-		return fmt.Errorf("correlate %s v%d: %w", v.ReportID, v.Number, err)
+		return done, fmt.Errorf("correlate %s v%d: %w", v.ReportID, v.Number, err)
 	}
 	if err := f.alerts.Publish(ctx, a); err != nil {
-		return fmt.Errorf("alert %s v%d: %w", v.ReportID, v.Number, err)
+		return done, fmt.Errorf("alert %s v%d: %w", v.ReportID, v.Number, err)
 	}
-	return f.ledger.MarkAlerted(ctx, v.ReportID, v.Number, f.now())
+	done.Alerted = f.now()
+	return done, f.ledger.MarkAlerted(ctx, v.ReportID, v.Number, done.Alerted)
 }
 
 // alertOf reads a version's alert from its stored document, the organisation's name and country
@@ -162,23 +176,26 @@ func alertOf(ctx context.Context, store Store, v Version) (Alert, *Processor, er
 const SweepAge = 15 * time.Minute
 
 // Sweep processes the versions older than SweepAge whose fan-out is pending, up to limit. It goes
-// on past a failing version and returns how many it processed with the first error.
-func (f *Fanout) Sweep(ctx context.Context, limit int) (done int, err error) {
+// on past a failing version and returns what Process did for each version it tried, in order (a
+// step done before a failure counts; zero for a version it could not read), how many of them
+// failed, and the first error.
+func (f *Fanout) Sweep(ctx context.Context, limit int) (tried []Done, failed int, err error) {
 	refs, err := f.ledger.Pending(ctx, f.now().Add(-SweepAge), limit)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	var first error
 	for _, ref := range refs {
+		var d Done
 		v, err := f.ledger.Version(ctx, ref.ReportID, ref.Number)
 		if err == nil {
-			err = f.Process(ctx, v)
+			d, err = f.Process(ctx, v)
 		}
+		tried = append(tried, d)
 		if err != nil {
 			first = cmp.Or(first, err)
-			continue
+			failed++
 		}
-		done++
 	}
-	return done, first
+	return tried, failed, first
 }

@@ -48,6 +48,7 @@ type Accepted struct {
 	Version  int
 	Severity Severity
 	Late     bool
+	Regimes  []Regime // the version's regimes; not set on a replay (the receipt does not name them)
 }
 
 // Submit validates and stores a first report. The order of checks follows API.md: validation
@@ -113,7 +114,7 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 	if prior != nil {
 		return replay(prior, requestSHA)
 	}
-	return Accepted{Receipt: receipt, ID: id, Version: 1, Severity: sev, Late: late}, nil
+	return Accepted{Receipt: receipt, ID: id, Version: 1, Severity: sev, Late: late, Regimes: r.Regimes}, nil
 }
 
 // Head returns org's report id. A malformed id, an unknown one and another organisation's all

@@ -116,7 +116,7 @@ func (in *Intake) Supplement(ctx context.Context, head ReportHead, req Supplemen
 	if prior != nil {
 		return replay(prior, requestSHA)
 	}
-	return Accepted{Receipt: receipt, ID: head.ID, Version: n, Severity: sev, Late: late}, nil
+	return Accepted{Receipt: receipt, ID: head.ID, Version: n, Severity: sev, Late: late, Regimes: r.Regimes}, nil
 }
 
 // checkSupplement applies the rules a supplement adds to a report's: a stage of the report's

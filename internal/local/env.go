@@ -16,6 +16,7 @@ import (
 	"github.com/breach-intake/intake/internal/app/submit"
 	"github.com/breach-intake/intake/internal/app/watch"
 	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // FunctionEnv is the environment the template gives a function: Globals.Function's
@@ -50,7 +51,8 @@ func environmentVariables(props map[string]any) map[string]any {
 }
 
 // TemplateFunctions builds the template's functions as Lambda runs them: each with the
-// environment the template gives it and the logger its LOG_LEVEL asks for, writing to logs.
+// environment the template gives it and the logger its LOG_LEVEL asks for, writing to logs, and
+// its metrics' EMF lines written there too, with the logical id as Service.
 func TemplateFunctions(t *Template, names map[string]string, cfg aws.Config, clock breach.Clock, logs io.Writer) Functions {
 	return func(logicalID string) (lambda.Handler, error) {
 		vars, err := FunctionEnv(t, logicalID, names)
@@ -62,7 +64,11 @@ func TemplateFunctions(t *Template, names map[string]string, cfg aws.Config, clo
 		if err != nil {
 			return nil, err
 		}
-		return handler(logicalID, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock})
+		m, err := metrics.New(logs, logicalID, clock)
+		if err != nil {
+			return nil, err
+		}
+		return handler(logicalID, app.Runtime{AWS: cfg, Env: env, Log: log, Clock: clock, Metrics: m})
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/local"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // subscribe creates a queue subscribed to the alert topic with raw delivery and, unless empty, a
@@ -184,6 +185,26 @@ func TestASubmittedReportIsArchivedAndAlerted(t *testing.T) {
 	for _, personal := range []string{"Inès", "Moreau", "dpo@mutuelle-exemple.fr"} {
 		if strings.Contains(st.logs.String(), personal) {
 			t.Fatalf("logs carry %q", personal)
+		}
+	}
+	// Each function's EMF lines are in the log beside its logs, under its logical id.
+	var emf []byte
+	for _, line := range strings.SplitAfter(st.logs.String(), "\n") {
+		if strings.HasPrefix(line, `{"_aws":`) {
+			emf = append(emf, line...)
+		}
+	}
+	points, err := metrics.Parse(emf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitted := map[string]bool{}
+	for _, p := range points {
+		emitted[p.Dimensions[metrics.Service]+" "+p.Metric] = true
+	}
+	for _, want := range []string{"SubmitReportFunction ReportsAccepted", "ProcessReportFunction ArchiveLatency", "ProcessReportFunction AlertLatency"} {
+		if !emitted[want] {
+			t.Errorf("no %s in the EMF lines:\n%s", want, emf)
 		}
 	}
 }

@@ -30,10 +30,10 @@ func skipped(typ string) bool {
 		"AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Serverless::Function",
 		"AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage":
 		return true
-	// The local functions run in-process and publish no CloudWatch metrics nor logs, so an alarm,
-	// a Contributor Insights rule or a metric filter could never see anything: creating them in
-	// moto would only pretend.
-	case "AWS::CloudWatch::Alarm", "AWS::CloudWatch::InsightRule", "AWS::Logs::MetricFilter":
+	// The local functions run in-process and publish no CloudWatch metrics nor logs (their EMF
+	// lines go to the local log), so an alarm, a dashboard, a Contributor Insights rule or a metric
+	// filter could never see anything: creating them in moto would only pretend.
+	case "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::CloudWatch::InsightRule", "AWS::Logs::MetricFilter":
 		return true
 	}
 	return false

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/breach-intake/intake/internal/breach"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // Decoder turns a stored version item into a Version (dynamo.VersionFromItem): the table's
@@ -53,20 +54,36 @@ func ProcessReport(f *breach.Fanout, decode Decoder, log zerolog.Logger) Handler
 	}
 }
 
-// process fans out one record's version and logs the outcome; it reports success.
+// process fans out one record's version, logs the outcome and records its metrics (in the
+// invocation's metrics.Record); it reports success.
 func process(ctx context.Context, f *breach.Fanout, decode Decoder, rec events.DynamoDBEventRecord, log zerolog.Logger) bool {
 	l := log.With().Str("sequence_number", rec.Change.SequenceNumber).Logger()
+	m := metrics.FromContext(ctx)
 	v, err := versionOf(rec, decode)
 	if err == nil {
 		l = l.With().Str("report_id", string(v.ReportID)).Int("version", v.Number).Str("org_id", string(v.OrgID)).Logger()
-		err = f.Process(ctx, v)
+		var d breach.Done
+		d, err = f.Process(ctx, v)
+		recordDone(m, d)
 	}
 	if err != nil {
+		m.FanoutRetry()
 		l.Error().Err(err).Msg("fan-out failed; Lambda retries from the first failed record")
 		return false
 	}
 	l.Info().Msg("fan-out done (archived and alerted, now or by an earlier delivery)")
 	return true
+}
+
+// recordDone records the latencies of the steps one Process call did itself: a redelivered
+// record, whose fan-out an earlier delivery did, records none.
+func recordDone(m *metrics.Record, d breach.Done) {
+	if !d.Archived.IsZero() {
+		m.Archived(d.ReceivedAt, d.Archived)
+	}
+	if !d.Alerted.IsZero() {
+		m.Alerted(d.ReceivedAt, d.Alerted)
+	}
 }
 
 func versionOf(rec events.DynamoDBEventRecord, decode Decoder) (breach.Version, error) {
@@ -139,12 +156,19 @@ const sweepBatch = 200
 // function's Errors alarm fires, after every other pending version was tried.
 func Sweep(f *breach.Fanout, log zerolog.Logger) SweepHandler {
 	return func(ctx context.Context, _ json.RawMessage) error {
-		done, err := f.Sweep(ctx, sweepBatch)
+		tried, failed, err := f.Sweep(ctx, sweepBatch)
+		m := metrics.FromContext(ctx)
+		for _, d := range tried {
+			recordDone(m, d)
+		}
+		for range failed {
+			m.FanoutRetry()
+		}
 		ev := log.Info()
 		if err != nil {
 			ev = log.Error().Err(err)
 		}
-		ev.Int("processed", done).Msg("sweep")
+		ev.Int("processed", len(tried)-failed).Int("failed", failed).Msg("sweep")
 		return err
 	}
 }

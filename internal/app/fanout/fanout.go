@@ -3,6 +3,8 @@
 package fanout
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -18,6 +20,7 @@ import (
 	"github.com/breach-intake/intake/internal/archive"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
+	"github.com/breach-intake/intake/internal/metrics"
 	"github.com/breach-intake/intake/internal/stream"
 )
 
@@ -46,19 +49,26 @@ func fanout(rt app.Runtime) (*breach.Fanout, error) {
 }
 
 // ProcessReport is the process-report function: the table's stream to the archive and alerts.
+// Each invocation's metrics (a batch's) are flushed when it ends.
 func ProcessReport(rt app.Runtime) (stream.Handler, error) {
 	f, err := fanout(rt)
 	if err != nil {
 		return nil, err
 	}
-	return stream.ProcessReport(f, dynamo.VersionFromItem, rt.Log), nil
+	return metrics.Wrap(rt.Metrics, stream.ProcessReport(f, dynamo.VersionFromItem, rt.Log)), nil
 }
 
-// Sweep is the sweep function: the fan-out of versions the stream did not deliver.
+// Sweep is the sweep function: the fan-out of versions the stream did not deliver. Each run's
+// metrics are flushed when it ends.
 func Sweep(rt app.Runtime) (stream.SweepHandler, error) {
 	f, err := fanout(rt)
 	if err != nil {
 		return nil, err
 	}
-	return stream.Sweep(f, rt.Log), nil
+	h := stream.Sweep(f, rt.Log)
+	return func(ctx context.Context, ev json.RawMessage) error {
+		rec := rt.Metrics.Record()
+		defer rec.Flush() // metrics never fail a run: its error is dropped
+		return h(metrics.NewContext(ctx, rec), ev)
+	}, nil
 }

@@ -19,12 +19,13 @@ import (
 	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
+	"github.com/breach-intake/intake/internal/metrics"
 )
 
 // ReadReports is the read-reports function: organisations' own reports, any report to a
 // regulator, each answer appended to the audit trail. TABLE_NAME is the table; CURSOR_KEY_ID
 // names the KMS HMAC key (id, ARN or alias) whose MAC of a fixed message is the list cursors'
-// key.
+// key. Each invocation's metrics are flushed when it ends.
 func ReadReports(rt app.Runtime) (apigw.Handler, error) {
 	table, err := app.Required(rt.Env, "TABLE_NAME")
 	if err != nil {
@@ -49,7 +50,7 @@ func ReadReports(rt app.Runtime) (apigw.Handler, error) {
 		}
 		return breach.NewReader(store, cursors), nil
 	})
-	return apigw.ReadReports(readers, trail, rt.Log), nil
+	return apigw.Handler(metrics.Wrap(rt.Metrics, apigw.ReadReports(readers, trail, rt.Log))), nil
 }
 
 // cursorMessage is what KMS MACs to derive the cursor key: every instance gets the same key,

@@ -18,12 +18,13 @@ import (
 	"github.com/breach-intake/intake/internal/audit"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
+	"github.com/breach-intake/intake/internal/metrics"
 	"github.com/breach-intake/intake/internal/signer"
 )
 
 // SubmitReport is the submit-report function: first reports and supplements, each answer
 // appended to the calling organisation's audit chain, each receipt signed; and
-// GET /v1/receipts/public-key.
+// GET /v1/receipts/public-key. Each invocation's metrics are flushed when it ends.
 //
 // TABLE_NAME is the table. RECEIPT_KEY_ID signs the receipts and is published first;
 // RECEIPT_PREVIOUS_KEY_IDS (comma-separated, newest first, may be empty) are the keys it
@@ -59,5 +60,6 @@ func SubmitReport(rt app.Runtime) (apigw.Handler, error) {
 	db := dynamodb.NewFromConfig(rt.AWS)
 	trail := audit.NewTrail(dynamo.NewAuditStore(db, table), rt.Clock)
 	in := breach.NewIntake(dynamo.New(db, table), rt.Clock, breach.ULIDs(), breach.SignReceipts(sign))
-	return apigw.ReceiptKeys(published.Get, apigw.SubmitReport(in, trail, rt.Log), rt.Log), nil
+	h := apigw.ReceiptKeys(published.Get, apigw.SubmitReport(in, trail, rt.Log), rt.Log)
+	return apigw.Handler(metrics.Wrap(rt.Metrics, h)), nil
 }

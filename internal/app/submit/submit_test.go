@@ -20,6 +20,7 @@ import (
 	"github.com/breach-intake/intake/internal/dynamo"
 	"github.com/breach-intake/intake/internal/local"
 	"github.com/breach-intake/intake/internal/local/localtest"
+	"github.com/breach-intake/intake/internal/metrics"
 	"github.com/breach-intake/intake/internal/receipt"
 )
 
@@ -101,8 +102,13 @@ func TestOnTheTemplate(t *testing.T) {
 	if _, err := store.PutOrganisation(ctx, org, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	h, err := submit.SubmitReport(app.Runtime{AWS: cfg, Env: func(k string) string { return env[k] }, Log: zerolog.New(&logs), Clock: breach.SystemClock()})
+	var logs, emf bytes.Buffer
+	m, err := metrics.New(&emf, "SubmitReportFunction", breach.SystemClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := submit.SubmitReport(app.Runtime{AWS: cfg, Env: func(k string) string { return env[k] }, Log: zerolog.New(&logs),
+		Clock: breach.SystemClock(), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +123,12 @@ func TestOnTheTemplate(t *testing.T) {
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1", Authorizer: authorizer}})
 	if err != nil || created.StatusCode != 201 {
 		t.Fatalf("submit: %d %s, %v\nlogs: %s", created.StatusCode, created.Body, err, logs.String())
+	}
+	// The function flushes each invocation's metrics: the accepted report's, by severity and regime.
+	points, err := metrics.Parse(emf.Bytes())
+	if err != nil || len(points) != 3 || points[0].Metric != "ReportsAccepted" || points[2].Dimensions["Regime"] != "gdpr" ||
+		points[0].Dimensions["Service"] != "SubmitReportFunction" {
+		t.Fatalf("EMF lines %s (%v): want ReportsAccepted by severity, LateReports, ReportsAccepted by regime", emf.Bytes(), err)
 	}
 	keys, err := h(ctx, events.APIGatewayV2HTTPRequest{RouteKey: "GET /v1/receipts/public-key",
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-2"}})
