@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
 )
@@ -90,9 +91,17 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 			Fields: []FieldError{{Field: "late_reason", Rule: RuleRequiredIfLate}}}
 	}
 
-	id := in.newID(now)
-	sev := SeverityOf(r, late)
-	v, rc, err := NewVersion(s.Org, id, 1, StageInitial, now, sev, late, Deadlines(r.Regimes, aware, covered, now), r)
+	head := ReportHead{Org: s.Org, ID: in.newID(now), Latest: 1, Regimes: r.Regimes, AwareAt: aware, Covered: covered,
+		ReceivedAt: now, UpdatedAt: now, Stage: StageInitial, Severity: SeverityOf(r, late), Late: late}
+	return in.save(ctx, r, head, key, requestSHA, now)
+}
+
+// save stores version head.Latest of a report, as head describes it (its stage, severity,
+// lateness and coverage), with its signed receipt and the idempotency record: what first reports
+// and supplements share once they are checked.
+func (in *Intake) save(ctx context.Context, r *Report, head ReportHead, key IdempotencyKey, requestSHA string, now time.Time) (Accepted, error) {
+	v, rc, err := NewVersion(head.Org, head.ID, head.Latest, head.Stage, now, head.Severity, head.Late,
+		Deadlines(r.Regimes, head.AwareAt, head.Covered, now), r)
 	if err != nil {
 		return Accepted{}, err
 	}
@@ -105,16 +114,14 @@ func (in *Intake) Submit(ctx context.Context, s Submission) (Accepted, error) {
 	}
 	// The record keeps the signed receipt: a replay answers it byte for byte, signature included.
 	rec := IdempotencyRecord{Key: key, RequestSHA256: requestSHA, Receipt: receipt, ExpiresAt: now.Add(IdempotencyTTL)}
-	head := ReportHead{Org: s.Org, ID: id, Latest: 1, Regimes: r.Regimes, AwareAt: aware, Covered: covered,
-		ReceivedAt: now, UpdatedAt: now, Stage: StageInitial, Severity: sev, Late: late}
 	prior, err = in.store.SaveVersion(ctx, v, head, rec, now)
 	if err != nil {
-		return Accepted{}, err
+		return Accepted{}, err // for a supplement, VersionConflict: another was stored since its head was read
 	}
 	if prior != nil {
 		return replay(prior, requestSHA)
 	}
-	return Accepted{Receipt: receipt, ID: id, Version: 1, Severity: sev, Late: late, Regimes: r.Regimes}, nil
+	return Accepted{Receipt: receipt, ID: head.ID, Version: head.Latest, Severity: head.Severity, Late: head.Late, Regimes: r.Regimes}, nil
 }
 
 // Head returns org's report id. A malformed id, an unknown one and another organisation's all

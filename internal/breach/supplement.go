@@ -93,30 +93,9 @@ func (in *Intake) Supplement(ctx context.Context, head ReportHead, req Supplemen
 			covered[s] = now
 		}
 	}
-	n := head.Latest + 1
-	sev := SeverityOf(r, late)
-	v, rc, err := NewVersion(head.Org, head.ID, n, b.Stage, now, sev, late, Deadlines(r.Regimes, head.AwareAt, covered, now), r)
-	if err != nil {
-		return Accepted{}, err
-	}
-	receipt, prior, err := in.signedReceipt(ctx, rc, key, now)
-	if err != nil {
-		return Accepted{}, err
-	}
-	if prior != nil {
-		return replay(prior, requestSHA)
-	}
-	rec := IdempotencyRecord{Key: key, RequestSHA256: requestSHA, Receipt: receipt, ExpiresAt: now.Add(IdempotencyTTL)}
-	next := ReportHead{Org: head.Org, ID: head.ID, Latest: n, Regimes: r.Regimes, AwareAt: head.AwareAt, Covered: covered,
-		ReceivedAt: head.ReceivedAt, UpdatedAt: now, Stage: b.Stage, Severity: sev, Late: late}
-	prior, err = in.store.SaveVersion(ctx, v, next, rec, now)
-	if err != nil {
-		return Accepted{}, err // a supplement stored since head was read: VersionConflict
-	}
-	if prior != nil {
-		return replay(prior, requestSHA)
-	}
-	return Accepted{Receipt: receipt, ID: head.ID, Version: n, Severity: sev, Late: late, Regimes: r.Regimes}, nil
+	next := ReportHead{Org: head.Org, ID: head.ID, Latest: head.Latest + 1, Regimes: r.Regimes, AwareAt: head.AwareAt,
+		Covered: covered, ReceivedAt: head.ReceivedAt, UpdatedAt: now, Stage: b.Stage, Severity: SeverityOf(r, late), Late: late}
+	return in.save(ctx, r, next, key, requestSHA, now)
 }
 
 // checkSupplement applies the rules a supplement adds to a report's: a stage of the report's
