@@ -201,7 +201,7 @@ func (ts *Timestamp) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	s := tok.String()
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || !hasExplicitOffset(s) {
+	if err != nil || !isRFC3339(s) {
 		*ts = Timestamp{state: badFormat}
 		return nil
 	}
@@ -213,7 +213,35 @@ func (ts Timestamp) MarshalJSONTo(enc *jsontext.Encoder) error {
 	return enc.WriteToken(jsontext.String(ts.T.UTC().Format(time.RFC3339Nano)))
 }
 
-// hasExplicitOffset rejects what time.Parse tolerates beyond RFC 3339: a lowercase `t`/`z`.
-func hasExplicitOffset(s string) bool {
-	return len(s) >= 20 && s[10] == 'T' && (s[len(s)-1] == 'Z' || s[len(s)-6] == '+' || s[len(s)-6] == '-')
+// isRFC3339 rejects what time.Parse tolerates beyond RFC 3339's date-time and our rule of an
+// explicit offset: a lower-case `t` or `z`, a comma before the fraction of a second, an offset
+// hour over 23 or minute over 59. time.Parse has checked the digits before the seconds' end.
+func isRFC3339(s string) bool {
+	if len(s) < 20 || s[10] != 'T' {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 1 {
+			return false
+		}
+		rest = rest[i:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+		upTo(rest[1:3], 23) && upTo(rest[4:6], 59)
+}
+
+// upTo says whether two characters are decimal digits worth at most limit.
+func upTo(two string, limit int) bool {
+	if two[0] < '0' || two[0] > '9' || two[1] < '0' || two[1] > '9' {
+		return false
+	}
+	return int(two[0]-'0')*10+int(two[1]-'0') <= limit
 }
