@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -13,15 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/rs/zerolog"
-
-	"github.com/breach-intake/intake/internal/auth"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/breach/breachtest"
-	"github.com/breach-intake/intake/internal/dynamo"
-	"github.com/breach-intake/intake/internal/local"
-	"github.com/breach-intake/intake/internal/local/localtest"
 	"github.com/breach-intake/intake/internal/receipt"
 )
 
@@ -183,34 +175,7 @@ func TestReceiptVerify(t *testing.T) {
 // stack published, with the stack gone; one byte changed, or another key, fails with exit 2.
 func TestReceiptFromTheLocalStackVerifiesOffline(t *testing.T) {
 	ctx := context.Background()
-	cfg := localtest.Config(t, localtest.Moto(t))
-	tpl, err := local.LoadTemplate("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := local.CreateResources(ctx, cfg, tpl, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := local.NewAPI(tpl, local.TemplateFunctions(tpl, names, cfg, breach.SystemClock(), io.Discard), local.APIOptions{Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	store := dynamo.New(dynamodb.NewFromConfig(cfg), names["ReportsTable"])
-	org := breach.Organisation{ID: "org-cli", LegalName: "Exemple SA", Country: "FR"}
-	if _, err := store.PutOrganisation(ctx, org, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	k, key, err := auth.NewKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Principal, k.OrgID, k.CreatedAt = auth.PrincipalOrganisation, string(org.ID), time.Now()
-	if err := store.PutKey(ctx, k); err != nil {
-		t.Fatal(err)
-	}
+	srv, key := localStack(t)
 
 	dir := t.TempDir()
 	rc := filepath.Join(dir, "receipt.json")

@@ -208,9 +208,11 @@ func unwrapAll(err error) error {
 	}
 }
 
-// TestSubmitToTheLocalStack files a shared example with breachctl submit against the real
-// handlers and checks that the saved receipt is the proof of what was stored.
-func TestSubmitToTheLocalStack(t *testing.T) {
+// localStack serves the template's real handlers over HTTP, their resources on a private
+// moto_server, with one organisation provisioned; it returns the server (closed when the test
+// ends, or before by the test) and the organisation's key.
+func localStack(t *testing.T) (*httptest.Server, string) {
+	t.Helper()
 	ctx := context.Background()
 	cfg := localtest.Config(t, localtest.Moto(t))
 	tpl, err := local.LoadTemplate("../../template.yaml")
@@ -226,7 +228,7 @@ func TestSubmitToTheLocalStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), names["ReportsTable"])
 	org := breach.Organisation{ID: "org-cli", LegalName: "Exemple SA", Country: "FR"}
 	if _, err := store.PutOrganisation(ctx, org, time.Now()); err != nil {
@@ -240,6 +242,14 @@ func TestSubmitToTheLocalStack(t *testing.T) {
 	if err := store.PutKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
+	return srv, key
+}
+
+// TestSubmitToTheLocalStack files a shared example with breachctl submit against the real
+// handlers and checks that the saved receipt is the proof of what was stored.
+func TestSubmitToTheLocalStack(t *testing.T) {
+	ctx := context.Background()
+	srv, key := localStack(t)
 
 	// processor-late.json carries a late_reason: it is accepted at any time.
 	dir := t.TempDir()
