@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/breach-intake/intake/internal/app"
 	"github.com/breach-intake/intake/internal/app/anchor"
@@ -58,15 +56,11 @@ func auditVerify(ctx context.Context, tf targetFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bucket := t.outputs["ArchiveBucketName"]
-	if bucket == "" {
-		return errors.New("audit verify: the stack has no ArchiveBucketName output")
+	anchors, err := t.archiveReader()
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
 	}
 	store := dynamo.NewAuditStore(dynamodb.NewFromConfig(t.cfg), table)
-	// Path-style for a local endpoint, whose host may not resolve bucket subdomains. Anchors are
-	// only read: no KMS key, lock mode or retention.
-	s3c := s3.NewFromConfig(t.cfg, func(o *s3.Options) { o.UsePathStyle = tf.stack == "" })
-	anchors := archive.New(s3c, bucket, "", "", 0, time.Now)
 	r, err := audit.Verify(ctx, store, anchors)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)

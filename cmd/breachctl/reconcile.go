@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/breach-intake/intake/internal/archive"
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/dynamo"
 	"github.com/breach-intake/intake/internal/reconcile"
@@ -56,15 +53,11 @@ func reconcileCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	bucket := t.outputs["ArchiveBucketName"]
-	if bucket == "" {
-		return errors.New("reconcile: the stack has no ArchiveBucketName output")
+	arch, err := t.archiveReader()
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(t.cfg), table)
-	// Path-style for a local endpoint, whose host may not resolve bucket subdomains.
-	s3c := s3.NewFromConfig(t.cfg, func(o *s3.Options) { o.UsePathStyle = tf.stack == "" })
-	// Only Head and Versions are used: they need no KMS key, lock mode or retention.
-	arch := archive.New(s3c, bucket, "", "", 0, time.Now)
 	versions := func(ctx context.Context, fn func(breach.Version, dynamo.FanoutState) error) error {
 		return store.VersionsReceived(ctx, from, to, fn)
 	}

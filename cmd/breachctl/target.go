@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/breach-intake/intake/internal/archive"
 	"github.com/breach-intake/intake/internal/local"
 )
 
@@ -20,6 +24,7 @@ type target struct {
 	tmpl    *local.Template
 	names   map[string]string
 	outputs map[string]string
+	local   bool // the local stack, on an endpoint whose host may not resolve bucket subdomains
 }
 
 // targetFlags are the flags every command but dev shares.
@@ -48,7 +53,7 @@ func (f *targetFlags) open(ctx context.Context) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &target{cfg: local.Config(endpoint), tmpl: tmpl, names: names, outputs: outputs}, nil
+		return &target{cfg: local.Config(endpoint), tmpl: tmpl, names: names, outputs: outputs, local: true}, nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -83,6 +88,17 @@ func stackTarget(ctx context.Context, cfg aws.Config, tmpl *local.Template, stac
 		}
 	}
 	return &target{cfg: cfg, tmpl: tmpl, names: names, outputs: outputs}, nil
+}
+
+// archiveReader reads the archive bucket (objects' heads and versions, anchors): without the KMS
+// key, lock mode and retention that only writes need.
+func (t *target) archiveReader() (*archive.Archive, error) {
+	bucket := t.outputs["ArchiveBucketName"]
+	if bucket == "" {
+		return nil, errors.New("the stack has no ArchiveBucketName output")
+	}
+	s3c := s3.NewFromConfig(t.cfg, func(o *s3.Options) { o.UsePathStyle = t.local })
+	return archive.New(s3c, bucket, "", "", 0, time.Now), nil
 }
 
 // table is the name of the table that holds every item.
