@@ -20,14 +20,8 @@ import (
 // TestAuditStoreContract runs the contract every audit.Store must pass against DynamoDB on
 // moto, a fresh table for each case.
 func TestAuditStoreContract(t *testing.T) {
-	db := dynamodb.NewFromConfig(localtest.Config(t, localtest.Moto(t)))
-	tables := 0
-	audittest.StoreContract(t, func(t *testing.T) audit.Store {
-		tables++
-		name := fmt.Sprintf("audit-%d", tables)
-		createTable(t, db, name)
-		return dynamo.NewAuditStore(db, name)
-	})
+	table := freshTables(t)
+	audittest.StoreContract(t, func(t *testing.T) audit.Store { return dynamo.NewAuditStore(table(t)) })
 }
 
 // TestAuditItems: what an entry and its chain look like in the table, as the template's IAM

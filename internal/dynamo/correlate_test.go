@@ -8,24 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breach-intake/intake/internal/breach"
 	"github.com/breach-intake/intake/internal/breach/breachtest"
 	"github.com/breach-intake/intake/internal/dynamo"
-	"github.com/breach-intake/intake/internal/local/localtest"
 )
 
 func TestCorrelationsContract(t *testing.T) {
-	db := dynamodb.NewFromConfig(localtest.Config(t, localtest.Moto(t)))
-	tables := 0
-	breachtest.CorrelationsContract(t, func(t *testing.T) breach.Correlations {
-		tables++
-		name := fmt.Sprintf("groups-%d", tables)
-		createTable(t, db, name)
-		return dynamo.New(db, name)
-	})
+	table := freshTables(t)
+	breachtest.CorrelationsContract(t, func(t *testing.T) breach.Correlations { return dynamo.New(table(t)) })
 }
 
 // TestConcurrentJoins: reports joining one processor's group at once each join exactly once,

@@ -19,32 +19,41 @@ import (
 
 // TestStoreContract runs the contract every breach.Store must pass against DynamoDB on moto,
 // a fresh table for each case.
-func TestStoreContract(t *testing.T) {
+// freshTables gives each call a new table, created from the template, on one moto_server per
+// test: every contract subtest starts empty.
+func freshTables(t *testing.T) func(t *testing.T) (*dynamodb.Client, string) {
 	db := dynamodb.NewFromConfig(localtest.Config(t, localtest.Moto(t)))
 	tables := 0
-	breachtest.StoreContract(t, func(t *testing.T) breach.Store {
+	return func(t *testing.T) (*dynamodb.Client, string) {
 		tables++
-		name := fmt.Sprintf("contract-%d", tables)
+		name := fmt.Sprintf("table-%d", tables)
 		createTable(t, db, name)
-		s := dynamo.New(db, name)
+		return db, name
+	}
+}
+
+// contractStores gives each call a Store on a new table, with the contracts' organisation
+// provisioned.
+func contractStores(t *testing.T) func(t *testing.T) *dynamo.Store {
+	table := freshTables(t)
+	return func(t *testing.T) *dynamo.Store {
+		s := dynamo.New(table(t))
 		if _, err := s.PutOrganisation(context.Background(), breachtest.ContractOrg, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
+}
+
+func TestStoreContract(t *testing.T) {
+	open := contractStores(t)
+	breachtest.StoreContract(t, func(t *testing.T) breach.Store { return open(t) })
 }
 
 func TestLedgerContract(t *testing.T) {
-	db := dynamodb.NewFromConfig(localtest.Config(t, localtest.Moto(t)))
-	tables := 0
+	open := contractStores(t)
 	breachtest.LedgerContract(t, func(t *testing.T) (breach.Store, breach.Ledger) {
-		tables++
-		name := fmt.Sprintf("ledger-%d", tables)
-		createTable(t, db, name)
-		s := dynamo.New(db, name)
-		if _, err := s.PutOrganisation(context.Background(), breachtest.ContractOrg, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		s := open(t)
 		return s, s
 	})
 }

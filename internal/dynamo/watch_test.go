@@ -22,16 +22,9 @@ import (
 )
 
 func TestWatchlistContract(t *testing.T) {
-	db := dynamodb.NewFromConfig(localtest.Config(t, localtest.Moto(t)))
-	tables := 0
+	open := contractStores(t)
 	breachtest.WatchlistContract(t, func(t *testing.T) (breach.Store, breach.Watchlist) {
-		tables++
-		name := fmt.Sprintf("watch-%d", tables)
-		createTable(t, db, name)
-		s := dynamo.New(db, name)
-		if _, err := s.PutOrganisation(context.Background(), breachtest.ContractOrg, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		s := open(t)
 		return s, s
 	})
 }
